@@ -1,0 +1,55 @@
+"""The on-disk cache: where it lives and how files get there atomically.
+
+Everything is written to a temporary file in the destination folder, flushed, fsynced and
+renamed over the target (`os.replace` is atomic on POSIX and Windows), so a run killed mid-write
+leaves either the old file or none, never a torn one that a later run would trust.
+"""
+
+import io
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+ENV_VAR = "AUDIT_CACHE_DIR"
+
+
+def default_cache_dir() -> Path:
+    """$AUDIT_CACHE_DIR, else $XDG_CACHE_HOME/audit, else ~/.cache/audit."""
+    if os.environ.get(ENV_VAR):
+        return Path(os.environ[ENV_VAR]).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "audit"
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def save_array(path: Path, array: np.ndarray) -> None:
+    buffer = io.BytesIO()
+    np.save(buffer, array, allow_pickle=False)
+    atomic_write_bytes(path, buffer.getvalue())
+
+
+def load_array(path: Path) -> np.ndarray | None:
+    """The cached array, or None if absent or unreadable (then it is recomputed)."""
+    try:
+        return np.load(path, allow_pickle=False)
+    except (OSError, ValueError, EOFError):
+        return None

@@ -1,0 +1,67 @@
+"""`audit bench list | show NAME`: the benchmark cards in datasets_meta."""
+
+import json
+
+import typer
+from rich.table import Table
+
+from auditor import cards
+from auditor.cli.console import stdout
+from auditor.cli.options import Format, OutputFormat
+
+app = typer.Typer(help="Benchmark cards: what can be audited by name.", no_args_is_help=True)
+
+
+def _summary(card: cards.Card) -> dict:
+    return {
+        "name": card.name,
+        "task": card.task,
+        "splits": list(card.splits),
+        "default_split": card.default_split,
+        "offline": card.shipped,
+        "chance": card.chance_level,
+        "description": card.description,
+    }
+
+
+@app.command("list")
+def list_cards(output: Format = OutputFormat.table) -> None:
+    """List the benchmark cards."""
+    summaries = [_summary(cards.load_card(name)) for name in cards.card_names()]
+    if output is OutputFormat.json:
+        print(json.dumps(summaries, indent=2))
+        return
+    table = Table(title="Benchmark cards")
+    for column in ("name", "task", "splits", "offline", "chance"):
+        table.add_column(column, no_wrap=True)
+    table.add_column("description", overflow="fold", ratio=1)
+    for s in summaries:
+        chance = "" if s["chance"] is None else f"{s['chance']:.3g}"
+        table.add_row(s["name"], s["task"], ", ".join(s["splits"]),
+                      "yes" if s["offline"] else "hub", chance, s["description"])  # fmt: skip
+    stdout.print(table)
+
+
+@app.command("show")
+def show_card(
+    name: str = typer.Argument(help="Card name, e.g. trec."),
+    output: Format = OutputFormat.table,
+) -> None:
+    """Show one card: sources, fields, labels, metric, citation."""
+    card = cards.load_card(name)
+    data = card.model_dump(exclude_none=True)
+    data["chance_level"] = card.chance_level
+    if output is OutputFormat.json:
+        print(json.dumps(data, indent=2))
+        return
+    table = Table(title=f"Card {card.name}", show_header=False)
+    table.add_column("field", style="bold")
+    table.add_column("value", overflow="fold")
+    for key, value in data.items():
+        if key == "splits":
+            value = "\n".join(
+                f"{split}: " + ", ".join(f"{k}={v}" for k, v in source.items())
+                for split, source in value.items()
+            )
+        table.add_row(key, str(value))
+    stdout.print(table)

@@ -1,0 +1,75 @@
+"""The corpus: a loaded dataset in the common schema every probe reads.
+
+Columns: `id` and `text` always; `label`, `answer`, `choices` when the source has them. Backed by
+a `datasets.Dataset`, so large corpora stay in Arrow memory rather than Python objects, and
+carrying a content fingerprint that keys every cache (embeddings, indices).
+"""
+
+import hashlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import datasets
+
+SCHEMA_COLUMNS = ("id", "text", "label", "answer", "choices")
+
+
+@dataclass(frozen=True)
+class CorpusBatch:
+    """A contiguous slice of a corpus: rows `start .. start + len(texts)`."""
+
+    start: int
+    texts: list[str]
+    ids: list[str]
+
+
+@dataclass
+class Corpus:
+    """A dataset in the common schema, with where it came from."""
+
+    dataset: datasets.Dataset
+    source: str
+    split: str | None = None
+    label_names: list[str] | None = None
+    notes: list[str] = field(default_factory=list)
+    """What loading decided on the user's behalf (detected encoding, skipped lines, fields)."""
+
+    def __post_init__(self) -> None:
+        missing = {"id", "text"} - set(self.dataset.column_names)
+        if missing:
+            raise ValueError(f"corpus dataset lacks columns {sorted(missing)}")
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    @property
+    def texts(self) -> list[str]:
+        return self.dataset["text"]
+
+    @property
+    def ids(self) -> list[str]:
+        return self.dataset["id"]
+
+    @cached_property
+    def fingerprint(self) -> str:
+        """SHA-256 of the texts in order: equal texts, equal fingerprint, whatever the source.
+
+        It keys caches of what is computed from the texts (embeddings), so it ignores ids.
+        """
+        digest = hashlib.sha256()
+        for batch in self.batches(10_000):
+            for text in batch.texts:
+                digest.update(text.encode("utf-8", "surrogatepass") + b"\x00")
+        return digest.hexdigest()[:16]
+
+    def batches(self, size: int) -> Iterator[CorpusBatch]:
+        """Consecutive slices of at most `size` rows, reading only `id` and `text`."""
+        columns = self.dataset.select_columns(["id", "text"])
+        for start in range(0, len(columns), size):
+            chunk = columns[start : start + size]
+            yield CorpusBatch(start=start, texts=chunk["text"], ids=chunk["id"])
+
+    def describe(self) -> dict[str, object]:
+        """The `train` / `bench` block of a report."""
+        return {"source": self.source, "items": len(self), "fingerprint": self.fingerprint}

@@ -1,0 +1,313 @@
+"""Loading DATA into a `Corpus`: card names, local files, `save_to_disk` folders, hub ids.
+
+DATA is one of (DESIGN.md):
+- a card name with an optional split: `trec`, `trec:train`, `gsm8k:test`;
+- a local file: `.jsonl .json .csv .tsv .parquet .txt`, optionally gzip-compressed as `NAME.gz`;
+- a folder written by `datasets.save_to_disk`, optionally `DIR:SPLIT` for a DatasetDict;
+- `hf:ORG/NAME[:CONFIG][:SPLIT]` for users with a network (or a warm hub cache).
+
+Every problem a user can fix raises `InputError` naming the file, line or field.
+"""
+
+import gzip
+import os
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import datasets
+
+from auditor import cards
+from auditor.corpus import Corpus
+from auditor.errors import InputError
+from auditor.loading import fields
+from auditor.loading.encoding import check_not_compressed, decode
+from auditor.loading.readers import READERS, SUFFIX_FORMATS, ReadOptions, ReadResult
+
+HUB_PREFIX = "hf:"
+
+
+@dataclass(frozen=True)
+class LoadOptions:
+    """What the user may override on the command line."""
+
+    text_field: str | None = None
+    label_field: str | None = None
+    encoding: str | None = None
+    read: ReadOptions = field(default_factory=ReadOptions)
+
+
+@dataclass(frozen=True)
+class FieldMap:
+    """Which record fields become the corpus columns."""
+
+    text: str
+    label: str | None = None
+    answer: str | None = None
+    choices: str | None = None
+    id: str | None = None
+    label_names: tuple[str, ...] | None = None
+
+
+def load_corpus(spec: str, options: LoadOptions | None = None) -> Corpus:
+    """Load DATA (see module docstring) as a corpus in the common schema."""
+    options = options or LoadOptions()
+    if spec.startswith(HUB_PREFIX):
+        return _load_hub_spec(spec, options)
+    path, split = _split_path_spec(spec)
+    if path is not None:
+        return _load_path(path, split, spec, options)
+    name, _, split = spec.partition(":")
+    if cards.is_card(name):
+        return _load_card(cards.load_card(name), split or None, spec, options)
+    if any(sep in spec for sep in ("/", "\\", ".")):
+        raise InputError(f"{spec}: no such file or folder. Check the path.")
+    raise InputError(cards._unknown_card_message(name) + f" ({spec!r} is not a file either.)")
+
+
+def _split_path_spec(spec: str) -> tuple[Path | None, str | None]:
+    path = Path(spec).expanduser()
+    if path.exists():
+        return path, None
+    head, sep, tail = spec.rpartition(":")
+    if sep and head and Path(head).expanduser().is_dir():
+        return Path(head).expanduser(), tail
+    return None, None
+
+
+# -- cards ---------------------------------------------------------------------------------------
+
+
+def _load_card(card: cards.Card, split: str | None, spec: str, options: LoadOptions) -> Corpus:
+    split = split or card.default_split
+    if split not in card.splits:
+        raise InputError(
+            f"{spec}: card {card.name!r} has no split {split!r}. "
+            f"Its splits: {', '.join(card.splits)}."
+        )
+    source = card.splits[split]
+    spec = f"{card.name}:{split}"
+    mapping = FieldMap(
+        text=options.text_field or card.text,
+        label=options.label_field or card.label_field,
+        answer=card.answer.field if card.answer else None,
+        choices=card.choices_field,
+        id=card.id_field,
+        label_names=tuple(card.label_names) if card.label_names else None,
+    )
+    if source.hub is not None:
+        dataset = _hub_dataset(source.hub, source.config, source.split or split, source.revision)
+        rows = _dataset_rows(dataset, f"{HUB_PREFIX}{source.hub}")
+        return _build(rows, mapping, spec, split, [])
+    path = cards.cards_dir() / source.path
+    result, notes = _read_file(path, source.format, options.encoding or source.encoding, options)
+    return _build(result.rows, mapping, spec, split, notes)
+
+
+# -- local files and folders -----------------------------------------------------------------
+
+
+def _load_path(path: Path, split: str | None, spec: str, options: LoadOptions) -> Corpus:
+    if path.is_dir():
+        return _load_saved(path, split, spec, options)
+    result, notes = _read_file(path, None, options.encoding, options)
+    if not result.rows:
+        raise InputError(f"{path}: the file holds no items (it is empty or all lines are blank).")
+    mapping = _detect_fields([record for _, record in result.rows[:100]], options, str(path))
+    return _build(result.rows, mapping, spec, split, notes)
+
+
+def _read_file(
+    path: Path, file_format: str | None, encoding: str | None, options: LoadOptions
+) -> tuple[ReadResult, list[str]]:
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise InputError(f"{path}: cannot read the file ({error.strerror}).") from error
+    name = path.name
+    if name.endswith(".gz"):
+        try:
+            data = gzip.decompress(data)
+        except (OSError, EOFError) as error:
+            raise InputError(f"{path}: named .gz but not a valid gzip file ({error}).") from error
+        name = name.removesuffix(".gz")
+    else:
+        check_not_compressed(path, data)
+    file_format = file_format or SUFFIX_FORMATS.get(Path(name).suffix.lower())
+    if file_format is None:
+        raise InputError(
+            f"{path}: unknown file type {Path(name).suffix or '(no suffix)'!r}. Supported: "
+            f"{', '.join(sorted(SUFFIX_FORMATS))} (optionally .gz), a save_to_disk folder, a "
+            "card name, or hf:ORG/NAME."
+        )
+    if file_format == "parquet":
+        return _read_parquet(path, data), []
+    text, used = decode(data, path, encoding)
+    notes = [f"{path.name}: decoded as {used} (detected)"] if encoding == "auto" else []
+    result = READERS[file_format](text, path, options.read)
+    if result.skipped:
+        notes.append(f"{path.name}: skipped {len(result.skipped)} bad lines ({result.skipped[0]})")
+    return result, notes
+
+
+def _read_parquet(path: Path, data: bytes) -> ReadResult:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        table = pq.read_table(pa.BufferReader(data))
+    except (pa.ArrowException, OSError) as error:
+        raise InputError(f"{path}: not a readable Parquet file ({error}).") from error
+    return ReadResult(rows=[(f"{path} row {i}", row) for i, row in enumerate(table.to_pylist())])
+
+
+def _load_saved(path: Path, split: str | None, spec: str, options: LoadOptions) -> Corpus:
+    try:
+        loaded = datasets.load_from_disk(str(path))
+    except (FileNotFoundError, ValueError) as error:
+        raise InputError(
+            f"{path}: not a folder written by datasets.save_to_disk ({error}). Pass a file or a "
+            "save_to_disk folder."
+        ) from error
+    if isinstance(loaded, datasets.DatasetDict):
+        if split is None or split not in loaded:
+            raise InputError(
+                f"{spec}: the folder holds splits {', '.join(loaded)}; name one as {path}:SPLIT."
+            )
+        loaded = loaded[split]
+    elif split is not None:
+        raise InputError(f"{spec}: the folder holds a single dataset; drop `:{split}`.")
+    rows = list(_dataset_rows(loaded, str(path)))
+    if not rows:
+        raise InputError(f"{spec}: the dataset is empty.")
+    mapping = _detect_fields([record for _, record in rows[:100]], options, str(path))
+    return _build(rows, mapping, spec, split, [])
+
+
+# -- the hub ---------------------------------------------------------------------------------
+
+
+def _load_hub_spec(spec: str, options: LoadOptions) -> Corpus:
+    parts = spec.removeprefix(HUB_PREFIX).split(":")
+    if not parts[0] or parts[0].count("/") != 1 or len(parts) > 3:
+        raise InputError(f"{spec}: expected hf:ORG/NAME[:CONFIG][:SPLIT].")
+    repo = parts[0]
+    config = parts[1] if len(parts) == 3 else None
+    split = parts[-1] if len(parts) >= 2 else "train"
+    dataset = _hub_dataset(repo, config or None, split, None)
+    rows = list(_dataset_rows(dataset, spec))
+    if not rows:
+        raise InputError(f"{spec}: the split is empty.")
+    mapping = _detect_fields([record for _, record in rows[:100]], options, spec)
+    return _build(rows, mapping, spec, split, [])
+
+
+def hub_offline() -> bool:
+    return os.environ.get("HF_HUB_OFFLINE", "").lower() in {"1", "true", "yes", "on"}
+
+
+def _hub_dataset(
+    repo: str, config: str | None, split: str, revision: str | None
+) -> datasets.Dataset:
+    try:
+        return datasets.load_dataset(repo, config, split=split, revision=revision)
+    except Exception as error:
+        reason = (
+            "HF_HUB_OFFLINE is set and the dataset is not in the local Hugging Face cache"
+            if hub_offline()
+            else f"{type(error).__name__}: {error}"
+        )
+        raise InputError(
+            f"hf:{repo}{':' + config if config else ''}:{split}: cannot load from the Hugging "
+            f"Face hub ({reason}). With a network, unset HF_HUB_OFFLINE; without one, download "
+            "the data elsewhere and pass a local file (.jsonl, .parquet, ...) or a "
+            "save_to_disk folder instead."
+        ) from error
+
+
+def _dataset_rows(dataset: datasets.Dataset, where: str) -> Iterator[tuple[str, dict]]:
+    for index, row in enumerate(dataset):
+        yield f"{where} row {index}", row
+
+
+# -- records to corpus -----------------------------------------------------------------------
+
+
+def _detect_fields(sample: list[dict], options: LoadOptions, where: str) -> FieldMap:
+    columns = list(dict.fromkeys(key for record in sample for key in record))
+    text = options.text_field or fields.detect(columns, fields.TEXT_FIELDS)
+    if text is None:
+        raise InputError(
+            f"{where}: no text field found among the fields {', '.join(columns)}. "
+            f"Name it with --text-field (tried: {', '.join(fields.TEXT_FIELDS)})."
+        )
+    label = options.label_field or fields.detect(columns, fields.LABEL_FIELDS)
+    taken = {text, label}
+    answer = fields.detect([c for c in columns if c not in taken], fields.ANSWER_FIELDS)
+    choices = fields.detect([c for c in columns if c not in taken], ("choices", "options"))
+    return FieldMap(
+        text=text, label=label, answer=answer, choices=choices,
+        id=fields.detect(columns, fields.ID_FIELDS),
+    )  # fmt: skip
+
+
+def _build(
+    rows: Iterable[tuple[str, dict]], mapping: FieldMap, spec: str, split: str | None, notes: list
+) -> Corpus:
+    columns: dict[str, list[Any]] = {"id": [], "text": [], "label": [], "answer": [], "choices": []}
+    id_prefix = Path(spec).name if Path(spec).exists() else spec
+    for index, (where, record) in enumerate(rows):
+        text = fields.extract_text(record, mapping.text, where)
+        if not text.strip():
+            raise InputError(
+                f"{where}: the text field {mapping.text!r} is empty. Remove the item or choose "
+                "another field with --text-field."
+            )
+        row_id = fields.optional_value(record, mapping.id)
+        columns["id"].append(str(row_id) if row_id is not None else f"{id_prefix}:{index}")
+        columns["text"].append(text)
+        columns["label"].append(_label(record, mapping, where))
+        answer = fields.optional_value(record, mapping.answer)
+        columns["answer"].append(None if answer is None else fields.as_text(answer))
+        choices = fields.optional_value(record, mapping.choices)
+        columns["choices"].append(None if choices is None else [str(c) for c in choices])
+    if not columns["id"]:
+        raise InputError(f"{spec}: the split is empty; there is nothing to audit.")
+    present = {
+        name: values
+        for name, values in columns.items()
+        if name in ("id", "text") or any(value is not None for value in values)
+    }
+    return Corpus(
+        dataset=datasets.Dataset.from_dict(present),
+        source=spec,
+        split=split,
+        label_names=list(mapping.label_names) if mapping.label_names else None,
+        notes=notes,
+    )
+
+
+def _label(record: dict, mapping: FieldMap, where: str) -> str | None:
+    if mapping.label is None:
+        return None
+    value = fields.resolve(record, mapping.label)
+    if value is fields._MISSING:
+        raise fields.missing_field_error(mapping.label, list(record), where)
+    if value is None:
+        return None
+    names = mapping.label_names
+    if names is None:
+        return str(value)
+    if str(value) in names:
+        return str(value)
+    try:
+        index = int(value)
+    except (TypeError, ValueError):
+        index = -1
+    if 0 <= index < len(names) and str(index) == str(value).strip():
+        return names[index]
+    raise InputError(
+        f"{where}: label {value!r} is not in the card's label set {list(names)} "
+        f"(nor an index 0..{len(names) - 1}). Check --label-field, or the card's label_names."
+    )

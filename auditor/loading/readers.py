@@ -1,0 +1,191 @@
+"""File readers, one per format, behind one registry keyed by format name.
+
+Each reader turns a file's text into `(where, record)` pairs, `where` being the `path:line` a
+message should point at. Lines are split on "\\n" only (some real files carry U+0085 or U+2028
+inside items, which `str.splitlines` would break on). A malformed line is an error naming the line,
+or, with `skip_bad_lines`, skipped and counted in `ReadResult.skipped`.
+"""
+
+import csv
+import io
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from auditor.errors import InputError
+
+Record = dict[str, Any]
+
+
+@dataclass
+class ReadOptions:
+    max_line_chars: int = 10_000_000
+    skip_bad_lines: bool = False
+
+
+@dataclass
+class ReadResult:
+    rows: list[tuple[str, Record]] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    """`where: why` for each line skipped under `skip_bad_lines`."""
+
+
+class _BadLine(Exception):
+    """A line that cannot be parsed; `read_text` turns it into an error or a skip."""
+
+
+Parser = Callable[[str, str], Record | None]
+"""(line, where) -> record, or None for a line that holds no item (blank)."""
+
+READERS: dict[str, Callable[[str, Path, ReadOptions], ReadResult]] = {}
+
+SUFFIX_FORMATS = {
+    ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json", ".csv": "csv", ".tsv": "tsv",
+    ".parquet": "parquet", ".txt": "txt",
+}  # fmt: skip
+
+
+def reader(name: str) -> Callable:
+    def register(function: Callable) -> Callable:
+        if name in READERS:
+            raise ValueError(f"reader {name!r} registered twice")
+        READERS[name] = function
+        return function
+
+    return register
+
+
+def _lines(text: str, path: Path, options: ReadOptions) -> Iterator[tuple[int, str]]:
+    for number, line in enumerate(text.split("\n"), start=1):
+        if len(line) > options.max_line_chars:
+            raise InputError(
+                f"{path}:{number}: line is {len(line):,} characters, over the limit of "
+                f"{options.max_line_chars:,}. Raise it with --max-line-chars if the line is "
+                "meant to be one item, or check that the file is what you think it is."
+            )
+        yield number, line.removesuffix("\r")
+
+
+def _read_lines(text: str, path: Path, options: ReadOptions, parse: Parser) -> ReadResult:
+    result = ReadResult()
+    for number, line in _lines(text, path, options):
+        if not line.strip():
+            continue
+        where = f"{path}:{number}"
+        try:
+            record = parse(line, where)
+        except _BadLine as error:
+            if not options.skip_bad_lines:
+                raise InputError(
+                    f"{where}: {error} Fix the line, or pass --skip-bad-lines to skip such "
+                    "lines (they are counted in the report)."
+                ) from None
+            result.skipped.append(f"{where}: {error}")
+            continue
+        if record is not None:
+            result.rows.append((where, record))
+    return result
+
+
+def _json_object(line: str, where: str) -> Record:
+    try:
+        value = json.loads(line)
+    except json.JSONDecodeError as error:
+        raise _BadLine(f"malformed JSON ({error.msg} at column {error.colno}).") from None
+    if not isinstance(value, dict):
+        kind = "a JSON array" if isinstance(value, list) else f"a JSON {type(value).__name__}"
+        raise _BadLine(f"holds {kind} where a JSON object (one item) is expected.")
+    return value
+
+
+@reader("jsonl")
+def read_jsonl(text: str, path: Path, options: ReadOptions) -> ReadResult:
+    return _read_lines(text, path, options, _json_object)
+
+
+@reader("txt")
+def read_txt(text: str, path: Path, options: ReadOptions) -> ReadResult:
+    return _read_lines(text, path, options, lambda line, where: {"text": line})
+
+
+def _label_text(line: str, where: str) -> Record:
+    label, _, body = line.partition(" ")
+    if not label or not body.strip():
+        raise _BadLine("expected `LABEL TEXT` (a label, one space, then the text).")
+    return {"label": label, "text": body}
+
+
+@reader("label_text")
+def read_label_text(text: str, path: Path, options: ReadOptions) -> ReadResult:
+    return _read_lines(text, path, options, _label_text)
+
+
+@reader("json")
+def read_json(text: str, path: Path, options: ReadOptions) -> ReadResult:
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise InputError(
+            f"{path}:{error.lineno}: malformed JSON ({error.msg} at column {error.colno}). "
+            "If the file holds one JSON object per line, name it .jsonl."
+        ) from None
+    if isinstance(value, dict):
+        lists = [key for key, item in value.items() if isinstance(item, list)]
+        if len(lists) != 1:
+            raise InputError(
+                f"{path}: expected a JSON array of objects, or an object with one list of "
+                f"objects; found an object with keys {list(value)[:10]}."
+            )
+        value = value[lists[0]]
+    if not isinstance(value, list):
+        raise InputError(f"{path}: expected a JSON array of objects, found {type(value).__name__}.")
+    result = ReadResult()
+    for index, item in enumerate(value):
+        where = f"{path} item {index}"
+        if not isinstance(item, dict):
+            message = f"{where}: a {type(item).__name__} where a JSON object is expected."
+            if not options.skip_bad_lines:
+                raise InputError(message + " Every element of the array must be an object.")
+            result.skipped.append(message)
+            continue
+        result.rows.append((where, item))
+    return result
+
+
+def _read_delimited(text: str, path: Path, options: ReadOptions, delimiter: str) -> ReadResult:
+    csv.field_size_limit(options.max_line_chars)
+    rows = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    result = ReadResult()
+    try:
+        header = next(rows, None)
+        if header is None:
+            raise InputError(f"{path}: the file is empty; expected a header row.")
+        for row in rows:
+            where = f"{path}:{rows.line_num}"
+            if not any(cell.strip() for cell in row):
+                continue
+            if len(row) != len(header):
+                message = f"{where}: {len(row)} fields where the header has {len(header)}."
+                if not options.skip_bad_lines:
+                    raise InputError(
+                        message + " Quote fields that contain the delimiter, or pass "
+                        "--skip-bad-lines."
+                    )
+                result.skipped.append(message)
+                continue
+            result.rows.append((where, dict(zip(header, row, strict=True))))
+    except csv.Error as error:
+        raise InputError(f"{path}:{rows.line_num}: {error}.") from None
+    return result
+
+
+@reader("csv")
+def read_csv(text: str, path: Path, options: ReadOptions) -> ReadResult:
+    return _read_delimited(text, path, options, ",")
+
+
+@reader("tsv")
+def read_tsv(text: str, path: Path, options: ReadOptions) -> ReadResult:
+    return _read_delimited(text, path, options, "\t")

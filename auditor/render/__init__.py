@@ -1,0 +1,1 @@
+"""Renderers: turn report objects into terminal output (rich) or files."""

@@ -1,0 +1,16 @@
+"""Probes: ways of scoring each benchmark item against a training corpus.
+
+Each probe family is one module; `PROBES` maps names to classes, lazily, so listing them imports
+nothing heavy. Third-party probes register through the `audit.probes` entry-point group.
+"""
+
+from probes.registry import Registry
+
+PROBES: Registry = Registry("probe", entry_point_group="audit.probes")
+PROBES.register("exact", "probes.exact:ExactProbe")
+PROBES.register("ngram", "probes.ngram:NgramProbe")
+PROBES.register("minhash", "probes.minhash:MinHashProbe")
+PROBES.register("embedding", "probes.embedding:EmbeddingProbe")
+
+OVERLAP_PROBES = ("exact", "ngram", "minhash", "embedding")
+"""The overlap probes `audit overlap` runs by default, in report order."""

@@ -1,0 +1,115 @@
+"""The command line through Typer's CliRunner: exit codes, JSON contract, messages."""
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from auditor.cli import app
+from auditor.loading import load_corpus
+
+runner = CliRunner()
+
+
+def run(*args: str):
+    return runner.invoke(app, list(args))
+
+
+@pytest.fixture(scope="module")
+def train_file(tmp_path_factory) -> Path:
+    """A JSONL training file holding 20 SST-2 test sentences among unrelated GSM8K questions."""
+    sst = load_corpus("sst2:test").texts
+    gsm = load_corpus("gsm8k:train").texts[:300]
+    rows = [{"text": t} for t in gsm[:150]] + [{"text": sst[i]} for i in range(0, 200, 10)]
+    rows += [{"text": t} for t in gsm[150:]]
+    path = tmp_path_factory.mktemp("cli") / "train.jsonl"
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    return path
+
+
+def test_overlap_json_contract(train_file: Path, tmp_path: Path) -> None:
+    out = tmp_path / "report.json"
+    result = run(
+        "overlap", "--train", str(train_file), "--bench", "sst2:test", "--format", "json",
+        "--probe", "exact", "--probe", "ngram", "--probe", "minhash", "--out", str(out), "-q",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report == json.loads(out.read_text())
+    assert report["schema_version"] == 1
+    assert report["bench"]["items"] == 1821 and report["train"]["items"] == 320
+    assert set(report["probes"]) == {"exact", "ngram", "minhash"}
+    assert len(report["items"]) == 1821
+    assert [item["index"] for item in report["items"]] == list(range(1821))
+    flagged = {item["index"] for item in report["items"] if item["flagged"]}
+    assert set(range(0, 200, 10)) <= flagged
+    assert report["summary"]["flagged"] == len(flagged)
+    assert report["summary"]["fraction"] == pytest.approx(len(flagged) / 1821)
+    item = report["items"][10]
+    assert item["probes"]["exact"]["flagged"] is True
+    assert item["probes"]["exact"]["match"]["train_index"] == 151
+    assert set(item["probes"]["exact"]["match"]) == {"train_index", "train_id", "span"}
+    for summary in report["probes"].values():
+        assert set(summary) >= {"params", "flagged", "fraction"}
+
+
+def test_overlap_table_with_all_probes(tmp_path: Path) -> None:
+    bench = tmp_path / "bench.txt"
+    bench.write_text("What is the capital of France ?\nHow many legs does a spider have ?\n")
+    train = tmp_path / "train.txt"
+    train.write_text("trivia: how many legs does a spider have ? eight.\nUnrelated text.\n")
+    result = run("overlap", "--train", str(train), "--bench", str(bench))
+    assert result.exit_code == 0, result.output
+    assert "any probe" in result.stdout
+    assert "How many legs does a spider have" in result.stdout
+    assert "train.txt:0" in result.stdout
+
+
+def test_bench_list_and_show() -> None:
+    listed = run("bench", "list", "--format", "json")
+    assert listed.exit_code == 0
+    names = {card["name"] for card in json.loads(listed.stdout)}
+    assert {"trec", "sst2", "gsm8k", "mmlu"} <= names
+    shown = run("bench", "show", "trec", "--format", "json")
+    assert json.loads(shown.stdout)["label_names"][0] == "DESC"
+    assert run("bench", "show", "trec").exit_code == 0
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["bench", "show", "trac"], "Did you mean 'trec'"),
+        (["overlap", "--train", "trec:train", "--bench", "trec:dev"], "no split 'dev'"),
+        (["overlap", "--train", "missing.jsonl", "--bench", "trec"], "no such file"),
+        (["overlap", "--train", "trec", "--bench", "trec", "--probe", "exakt"], "Did you mean"),
+        (["overlap", "--train", "hf:org/data", "--bench", "trec"], "HF_HUB_OFFLINE"),
+        (["overlap", "--bogus"], "No such option"),
+    ],
+)
+def test_input_errors_exit_2(args: list[str], message: str) -> None:
+    result = run(*args)
+    assert result.exit_code == 2
+    assert message in result.output
+
+
+def test_bad_line_exits_2_with_line_number(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"text": "fine"}\n{"text": \n')
+    result = run("overlap", "--train", str(bad), "--bench", "trec", "--probe", "exact")
+    assert result.exit_code == 2
+    assert "bad.jsonl:2: malformed JSON" in " ".join(result.output.split())
+    skipped = run("overlap", "--train", str(bad), "--bench", "trec", "--probe", "exact",
+                  "--skip-bad-lines", "--format", "json")  # fmt: skip
+    assert skipped.exit_code == 0
+    assert json.loads(skipped.stdout)["train"]["items"] == 1
+
+
+def test_dataset_text_is_not_markup(tmp_path: Path) -> None:
+    text = "[bold]:train: [/nope] What is x ?"
+    (tmp_path / "b.txt").write_text(text + "\n")
+    (tmp_path / "t.txt").write_text(text + "\n")
+    result = run("overlap", "--train", str(tmp_path / "t.txt"), "--bench", str(tmp_path / "b.txt"),
+                 "--probe", "exact")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert text in result.stdout

@@ -1,0 +1,176 @@
+"""Every DATA form loads; every bad input is an InputError naming the file, line or field."""
+
+import gzip
+import json
+from pathlib import Path
+
+import datasets
+import pytest
+
+from auditor.errors import InputError
+from auditor.loading import LoadOptions, load_corpus
+from auditor.loading.readers import ReadOptions
+
+
+def write(path: Path, content: str | bytes) -> Path:
+    if isinstance(content, str):
+        content = content.encode("utf-8")
+    path.write_bytes(content)
+    return path
+
+
+ROWS = [{"question": "What is 2+2?", "answer": "4", "label": "NUM"},
+        {"question": "Who wrote Hamlet?", "answer": "Shakespeare", "label": "HUM"}]  # fmt: skip
+
+
+@pytest.mark.parametrize("suffix", [".jsonl", ".json", ".csv", ".tsv", ".parquet", ".jsonl.gz"])
+def test_formats_give_the_same_corpus(tmp_path: Path, suffix: str) -> None:
+    path = tmp_path / f"data{suffix}"
+    if suffix == ".jsonl":
+        write(path, "\n".join(json.dumps(row) for row in ROWS) + "\n")
+    elif suffix == ".jsonl.gz":
+        path.write_bytes(gzip.compress("\n".join(json.dumps(r) for r in ROWS).encode()))
+    elif suffix == ".json":
+        write(path, json.dumps(ROWS))
+    elif suffix in (".csv", ".tsv"):
+        sep = "," if suffix == ".csv" else "\t"
+        lines = [sep.join(ROWS[0])] + [sep.join(row.values()) for row in ROWS]
+        write(path, "\n".join(lines) + "\n")
+    else:
+        datasets.Dataset.from_list(ROWS).to_parquet(str(path))
+    corpus = load_corpus(str(path))
+    assert corpus.texts == ["What is 2+2?", "Who wrote Hamlet?"]
+    assert corpus.dataset["answer"] == ["4", "Shakespeare"]
+    assert corpus.dataset["label"] == ["NUM", "HUM"]
+
+
+def test_txt_and_save_to_disk(tmp_path: Path) -> None:
+    corpus = load_corpus(str(write(tmp_path / "items.txt", "first item\n\nsecond item\r\n")))
+    assert corpus.texts == ["first item", "second item"]
+    folder = tmp_path / "saved"
+    datasets.DatasetDict({"test": datasets.Dataset.from_list(ROWS)}).save_to_disk(str(folder))
+    assert len(load_corpus(f"{folder}:test")) == 2
+    with pytest.raises(InputError, match="splits test"):
+        load_corpus(str(folder))
+
+
+def test_overrides_and_templates(tmp_path: Path) -> None:
+    path = write(tmp_path / "d.jsonl", json.dumps({"q": "Q1", "a": "A1", "meta": {"t": "deep"}}))
+    corpus = load_corpus(str(path), LoadOptions(text_field="{q} => {a} ({meta.t})"))
+    assert corpus.texts == ["Q1 => A1 (deep)"]
+    assert load_corpus(str(path), LoadOptions(text_field="meta.t")).texts == ["deep"]
+
+
+def test_chat_records(tmp_path: Path) -> None:
+    row = {"messages": [{"role": "user", "content": "Hi?"}, {"role": "assistant", "content": "Yo"}]}
+    corpus = load_corpus(str(write(tmp_path / "chat.jsonl", json.dumps(row))))
+    assert corpus.texts == ["user: Hi?\nassistant: Yo"]
+
+
+def copy_as(source: Path, folder: Path, name: str) -> Path:
+    return write(folder / name, source.read_bytes())
+
+
+def test_split_on_newline_only(shared_data: Path, tmp_path: Path) -> None:
+    """rt-polarity holds 0x85 bytes (U+0085 in latin-1) inside items: 10,662 lines, 10,662 items."""
+    path = copy_as(shared_data / "kim2014" / "rt-polarity.all", tmp_path, "mr.txt")
+    corpus = load_corpus(str(path), LoadOptions(encoding="latin-1"))
+    assert len(corpus) == 10662
+    assert sum("\x85" in text for text in corpus.texts) > 0
+
+
+# -- bad inputs ----------------------------------------------------------------------------------
+
+
+def test_malformed_json_line_is_named(tmp_path: Path) -> None:
+    path = write(tmp_path / "bad.jsonl", '{"text": "ok"}\n{"text": "broken"\n{"text": "ok"}\n')
+    with pytest.raises(InputError, match=r"bad\.jsonl:2: malformed JSON"):
+        load_corpus(str(path))
+    corpus = load_corpus(str(path), LoadOptions(read=ReadOptions(skip_bad_lines=True)))
+    assert len(corpus) == 2
+    assert "skipped 1 bad lines" in corpus.notes[0]
+
+
+def test_json_array_where_object_expected(tmp_path: Path) -> None:
+    path = write(tmp_path / "arr.jsonl", '{"text": "ok"}\n["not", "an", "object"]\n')
+    with pytest.raises(InputError, match=r"arr\.jsonl:2: holds a JSON array"):
+        load_corpus(str(path))
+
+
+def test_gzip_not_named_gz(tmp_path: Path) -> None:
+    path = write(tmp_path / "data.jsonl", gzip.compress(b'{"text": "x"}\n'))
+    with pytest.raises(InputError, match="gzip-compressed but its name does not end in .gz"):
+        load_corpus(str(path))
+
+
+def test_non_utf8_names_offset_and_suggests_encoding(shared_data: Path, tmp_path: Path) -> None:
+    path = copy_as(shared_data / "kim2014" / "TREC.train.all", tmp_path, "trec.txt")
+    with pytest.raises(InputError, match=r"not valid utf-8 at byte offset \d+ \(line \d+") as info:
+        load_corpus(str(path))
+    assert "--encoding" in str(info.value)
+    corpus = load_corpus(str(path), LoadOptions(encoding="auto"))
+    assert len(corpus) == 5452
+    assert corpus.notes == ["trec.txt: decoded as cp1252 (detected)"]
+
+
+def test_encoding_auto_detects_and_reports(tmp_path: Path) -> None:
+    text = "café crème brûlée\nnaïve façade résumé\n" * 20
+    path = write(tmp_path / "latin.txt", text.encode("latin-1"))
+    corpus = load_corpus(str(path), LoadOptions(encoding="auto"))
+    assert corpus.texts[0] == "café crème brûlée"
+    assert "decoded as" in corpus.notes[0]
+    assert load_corpus(str(path), LoadOptions(encoding="latin-1")).texts[1] == "naïve façade résumé"
+
+
+def test_line_over_limit(tmp_path: Path) -> None:
+    path = write(tmp_path / "long.txt", "short\n" + "x" * 500 + "\n")
+    with pytest.raises(InputError, match=r"long\.txt:2: line is 500 characters"):
+        load_corpus(str(path), LoadOptions(read=ReadOptions(max_line_chars=100)))
+
+
+def test_missing_text_field_lists_columns(tmp_path: Path) -> None:
+    path = write(tmp_path / "odd.jsonl", json.dumps({"body": "x", "tag": 1}))
+    with pytest.raises(InputError, match="no text field found among the fields body, tag"):
+        load_corpus(str(path))
+    with pytest.raises(InputError, match="no field 'nope'.*Available fields: body, tag"):
+        load_corpus(str(path), LoadOptions(text_field="nope"))
+
+
+def test_unknown_split_lists_splits() -> None:
+    with pytest.raises(InputError, match="no split 'dev'. Its splits: train, test"):
+        load_corpus("trec:dev")
+
+
+def test_unknown_card_did_you_mean() -> None:
+    with pytest.raises(InputError, match="Did you mean 'gsm8k'"):
+        load_corpus("gsm8:test")
+
+
+def test_empty_inputs(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="holds no items"):
+        load_corpus(str(write(tmp_path / "empty.jsonl", "\n\n")))
+    with pytest.raises(InputError, match="text field 'text' is empty"):
+        load_corpus(str(write(tmp_path / "blank.jsonl", '{"text": "  "}\n')))
+
+
+def test_hub_while_offline_says_so() -> None:
+    with pytest.raises(InputError, match="HF_HUB_OFFLINE is set.*local file"):
+        load_corpus("hf:someorg/somedata:test")
+    with pytest.raises(InputError, match="HF_HUB_OFFLINE is set"):
+        load_corpus("mmlu:test")
+
+
+def test_missing_file_and_unknown_suffix(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="no such file"):
+        load_corpus(str(tmp_path / "absent.jsonl"))
+    with pytest.raises(InputError, match="unknown file type '.xml'"):
+        load_corpus(str(write(tmp_path / "data.xml", "<a/>")))
+
+
+def test_label_outside_card_label_set(tmp_path: Path, monkeypatch) -> None:
+    from auditor import loading
+
+    rows = [("x:1", {"text": "a", "label": "7"})]
+    mapping = loading.FieldMap(text="text", label="label", label_names=("neg", "pos"))
+    with pytest.raises(InputError, match=r"x:1: label '7' is not in the card's label set"):
+        loading._build(rows, mapping, "x", None, [])

@@ -1,0 +1,50 @@
+import numpy as np
+from hypothesis import given
+from hypothesis import strategies as st
+
+from auditor.normalize import tokenize
+from probes.tokens import HashIndex, TokenBatch
+
+words = st.sampled_from(["a", "bb", "the", "cat", "sat", "mat", "über", "x" * 9, "y" * 17, "42"])
+docs = st.lists(st.lists(words, max_size=12).map(" ".join), min_size=1, max_size=6)
+
+
+@given(docs, st.integers(1, 5))
+def test_ngram_hashes_equal_iff_word_sequences_equal(texts: list[str], n: int) -> None:
+    batch = TokenBatch.from_texts(texts)
+    hashes, starts = batch.ngrams(n)
+    flat = [word for text in texts for word in tokenize(text)]
+    grams = [tuple(flat[s : s + n]) for s in starts]
+    for i in range(len(grams)):
+        for j in range(len(grams)):
+            assert (hashes[i] == hashes[j]) == (grams[i] == grams[j])
+
+
+@given(docs, st.integers(1, 4))
+def test_ngrams_never_cross_documents(texts: list[str], n: int) -> None:
+    batch = TokenBatch.from_texts(texts)
+    expected = sum(max(len(tokenize(text)) - n + 1, 0) for text in texts)
+    assert len(batch.ngram_starts(n)) == expected
+    assert batch.doc_lengths.tolist() == [len(tokenize(text)) for text in texts]
+
+
+def test_doc_hash_is_position_independent() -> None:
+    batch = TokenBatch.from_texts(["the cat sat", "x", "The CAT, sat!"])
+    hashes = batch.doc_hashes()
+    assert hashes[0] == hashes[2] != hashes[1]
+
+
+@given(st.lists(st.integers(0, 50), max_size=40), st.lists(st.integers(0, 60), max_size=40))
+def test_hash_index_lookup_and_members(built: list[int], queried: list[int]) -> None:
+    keys = np.array(built, dtype=np.uint64) * np.uint64(0x9E3779B97F4A7C15)
+    queries = np.array(queried, dtype=np.uint64) * np.uint64(0x9E3779B97F4A7C15)
+    index = HashIndex(keys)
+    slots = index.lookup(queries)
+    assert [s >= 0 for s in slots] == [q in set(built) for q in queried]
+    found = np.flatnonzero(slots >= 0)
+    which, positions = index.members(slots[found])
+    pairs = sorted(zip(found[which].tolist(), positions.tolist(), strict=True))
+    expected = sorted(
+        (qi, pi) for qi in found.tolist() for pi, b in enumerate(built) if b == queried[qi]
+    )
+    assert pairs == expected
