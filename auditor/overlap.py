@@ -2,12 +2,15 @@
 
 The benchmark is indexed by every probe (`fit`); the training corpus is read once, in batches,
 and each batch's shared features (word hashes, embeddings) are computed once and handed to every
-probe's scan. The next batch is tokenised in a background thread while the probes work on the
-current one. The result is the `OverlapReport` of DESIGN.md's overlap contract.
+probe's scan. Worker threads tokenise batches and run the scans' `prepare` step (numpy, which
+releases the GIL) on several batches at once; the main thread folds the results in, in order.
+The result is the `OverlapReport` of DESIGN.md's overlap contract.
 """
 
+import os
+from collections import deque
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from pydantic import BaseModel
@@ -20,6 +23,7 @@ from probes.base import Probe, ProbeResult, TrainBatch
 
 SCHEMA_VERSION = 1
 DEFAULT_BATCH_SIZE = 2048
+WORKERS = max(1, min(4, os.cpu_count() or 1))
 
 
 class CorpusInfo(BaseModel):
@@ -99,28 +103,28 @@ def run_overlap(
         else:
             probe.fit(bench)
     scans = [probe.start_scan() for probe in probes]
-    needs_tokens = any("tokens" in probe.requires for probe in probes)
     fingerprint = train.fingerprint
     progress("scanning training corpus", 0, len(train))
-    with ThreadPoolExecutor(max_workers=1) as prefetch:
-        pending = None
+
+    def prepare(batch: TrainBatch) -> list:
+        return [scan.prepare(batch) for scan in scans]
+
+    with ThreadPoolExecutor(max_workers=WORKERS) as pool:
+        in_flight: deque = deque()
         for corpus_batch in train.batches(batch_size):
             batch = TrainBatch(corpus_batch, fingerprint)
-            future = prefetch.submit(lambda b=batch: b.tokens) if needs_tokens else None
-            if pending is not None:
-                _feed(scans, *pending, progress, len(train))
-            pending = (batch, future)
-        if pending is not None:
-            _feed(scans, *pending, progress, len(train))
+            in_flight.append((batch, pool.submit(prepare, batch)))
+            if len(in_flight) > WORKERS:
+                _absorb(scans, *in_flight.popleft(), progress, len(train))
+        while in_flight:
+            _absorb(scans, *in_flight.popleft(), progress, len(train))
     results = [scan.finish() for scan in scans]
     return assemble(train, bench, results)
 
 
-def _feed(scans, batch: TrainBatch, future, progress, total: int) -> None:
-    if future is not None:
-        future.result()
-    for scan in scans:
-        scan.update(batch)
+def _absorb(scans, batch: TrainBatch, prepared: Future, progress, total: int) -> None:
+    for scan, output in zip(scans, prepared.result(), strict=True):
+        scan.absorb(batch, output)
     progress("scanning training corpus", batch.start + len(batch), total)
 
 

@@ -5,7 +5,8 @@ Shape (cleanlab's issue managers + alibi-detect's detectors + scikit-learn's est
 - `__init__` stores keyword parameters only; `get_params()` returns them.
 - `fit(bench)` indexes the *benchmark* (small) and returns `self`; fitted state ends in `_`.
 - `start_scan()` returns a `Scan` that consumes the *training* corpus batch by batch
-  (`update`), so memory stays proportional to the benchmark however large the corpus, and
+  (`update`, split into a thread-safe `prepare` and an ordered `absorb`), so memory stays
+  proportional to the benchmark however large the corpus, and
   several probes share one pass over the corpus; `finish()` returns the `ProbeResult`.
 - `score(train)` is the one-call form: one scan over the whole corpus. Neither changes the probe.
 
@@ -86,10 +87,22 @@ class TrainBatch:
 
 
 class Scan(ABC):
-    """The streaming half of a probe: consumes training batches, then gives the result."""
+    """The streaming half of a probe: consumes training batches, then gives the result.
+
+    Consuming a batch is split in two so the pipeline can use every core: `prepare` reads only
+    the fitted probe and the batch (no scan state), so it runs in worker threads on several
+    batches at once (numpy releases the GIL); `absorb` folds its output into the scan's state,
+    in batch order, on one thread.
+    """
+
+    def prepare(self, batch: TrainBatch) -> Any:
+        return None
 
     @abstractmethod
-    def update(self, batch: TrainBatch) -> None: ...
+    def absorb(self, batch: TrainBatch, prepared: Any) -> None: ...
+
+    def update(self, batch: TrainBatch) -> None:
+        self.absorb(batch, self.prepare(batch))
 
     @abstractmethod
     def finish(self) -> ProbeResult: ...

@@ -91,17 +91,19 @@ class ExactScan(Scan):
         self.span: dict[int, tuple[int, int]] = {}
         """item -> (first word, word count) of the benchmark item's matched words."""
 
-    def update(self, batch: TrainBatch) -> None:
-        tokens = batch.tokens
-        for n, (index, items) in self.probe.anchors_.items():
-            hashes, positions = tokens.ngrams(n)
-            slots = index.lookup(hashes)
-            hit = np.flatnonzero(slots >= 0)
-            if not len(hit):
+    def prepare(self, batch: TrainBatch) -> list[tuple[int, float, int, tuple[int, int]]]:
+        """Matches in this batch: (benchmark item, score, document, matched word span)."""
+        return self._forward(batch.tokens) + self._reverse(batch.tokens)
+
+    def _forward(self, tokens: TokenBatch) -> list:
+        probe, found = self.probe, []
+        for n, (index, items) in probe.anchors_.items():
+            slots, positions = tokens.lookup_ngrams(n, index)
+            if not len(slots):
                 continue
-            which, member = index.members(slots[hit])
-            position, item = positions[hit][which], items[member]
-            length = self.probe.lengths_[item]
+            which, member = index.members(slots)
+            position, item = positions[which], items[member]
+            length = probe.lengths_[item]
             doc = tokens.doc_of_word[position]
             inside = position + length <= tokens.doc_starts[doc + 1]
             position, item, length, doc = (
@@ -110,27 +112,31 @@ class ExactScan(Scan):
                 length[inside],
                 doc[inside],
             )
-            same = tokens.span_hashes(position, length) == self.probe.full_hashes_[item]
+            same = tokens.span_hashes(position, length) == probe.full_hashes_[item]
             equal = (position == tokens.doc_starts[doc]) & (length == tokens.doc_lengths[doc])
-            same &= equal | (length >= self.probe.min_words)
+            same &= equal | (length >= probe.min_words)
             for i, d in zip(item[same], doc[same], strict=True):
-                self._record(int(i), 1.0, batch, int(d), (0, int(self.probe.lengths_[i])))
-        self._reverse(batch)
+                found.append((int(i), 1.0, int(d), (0, int(probe.lengths_[i]))))
+        return found
 
-    def _reverse(self, batch: TrainBatch) -> None:
+    def _reverse(self, tokens: TokenBatch) -> list:
         index, span_items, span_offsets = self.probe.spans_
         if not len(index):
-            return
-        tokens = batch.tokens
+            return []
         docs = np.flatnonzero(tokens.doc_lengths >= self.probe.reverse_min_words)
         slots = index.lookup(tokens.span_hashes(tokens.doc_starts[docs], tokens.doc_lengths[docs]))
         hit = np.flatnonzero(slots >= 0)
         which, member = index.members(slots[hit])
+        found = []
         for d, m in zip(docs[hit][which], member, strict=True):
-            item = int(span_items[m])
-            words = int(tokens.doc_lengths[d])
+            item, words = int(span_items[m]), int(tokens.doc_lengths[d])
             fraction = words / int(self.probe.lengths_[item])
-            self._record(item, fraction, batch, int(d), (int(span_offsets[m]), words))
+            found.append((item, fraction, int(d), (int(span_offsets[m]), words)))
+        return found
+
+    def absorb(self, batch: TrainBatch, prepared) -> None:
+        for item, score, doc, span in prepared:
+            self._record(item, score, batch, doc, span)
 
     def _record(self, item: int, score: float, batch: TrainBatch, doc: int, span) -> None:
         """Keep the best-scoring match; among equals, the earliest training item."""

@@ -112,29 +112,30 @@ class MinHashScan(Scan):
         self.train_id: dict[int, str] = {}
         self.candidates = 0
 
-    def update(self, batch: TrainBatch) -> None:
+    def prepare(self, batch: TrainBatch):
+        """Candidate pairs from LSH, scored by full signatures: (item, jaccard, doc), best first."""
         probe = self.probe
         docs, signature = signatures(batch.tokens, probe.mult_, probe.add_, probe.shingle)
-        pairs = []
+        pairs = [np.zeros((0, 2), np.int64)]
         for index, keys in zip(probe.band_index_, probe._band_keys(signature), strict=True):
             slots = index.lookup(keys)
             hit = np.flatnonzero(slots >= 0)
             which, member = index.members(slots[hit])
             pairs.append(np.stack((hit[which], member), axis=1))
-        pairs = np.unique(np.concatenate(pairs), axis=0) if pairs else np.zeros((0, 2), np.int64)
-        if not len(pairs):
-            return
-        self.candidates += len(pairs)
+        pairs = np.unique(np.concatenate(pairs), axis=0)
         train_row, bench_row = pairs[:, 0], pairs[:, 1]
         jaccard = (signature[train_row] == probe.signatures_[bench_row]).mean(axis=1)
-        item = probe.items_[bench_row]
-        train_index = batch.start + docs[train_row]
-        order = np.lexsort((train_index, -jaccard))  # best first; ties: earliest training item
-        for i, j, t, d in zip(item[order], jaccard[order], train_index[order],
-                              docs[train_row][order], strict=True):  # fmt: skip
-            if j > self.best[i]:
-                self.best[i], self.train_index[i] = j, t
-                self.train_id[int(i)] = batch.ids[d]
+        doc = docs[train_row]
+        order = np.lexsort((doc, -jaccard))  # best first; ties: earliest training item
+        return probe.items_[bench_row][order], jaccard[order], doc[order]
+
+    def absorb(self, batch: TrainBatch, prepared) -> None:
+        items, jaccards, docs = prepared
+        self.candidates += len(items)
+        for item, jaccard, doc in zip(items, jaccards, docs, strict=True):
+            if jaccard > self.best[item]:
+                self.best[item], self.train_index[item] = jaccard, batch.start + doc
+                self.train_id[int(item)] = batch.ids[doc]
 
     def finish(self) -> ProbeResult:
         probe = self.probe

@@ -92,19 +92,21 @@ class NgramScan(Scan):
         }
         self.ids: dict[int, str] = {}
 
-    def update(self, batch: TrainBatch) -> None:
+    def prepare(self, batch: TrainBatch) -> list[tuple[int, np.ndarray, np.ndarray]]:
+        """Per n: benchmark n-gram slots this batch hits, and the first document hitting each."""
         tokens = batch.tokens
+        hits = []
         for n, index in self.probe.tables_.items():
-            hashes, positions = tokens.ngrams(n)
-            slots = index.lookup(hashes)
-            hit = np.flatnonzero(slots >= 0)
-            if not len(hit):
-                continue
-            slots, first = np.unique(slots[hit], return_index=True)
+            slots, positions = tokens.lookup_ngrams(n, index)
+            slots, first = np.unique(slots, return_index=True)
+            hits.append((n, slots, tokens.doc_of_word[positions[first]]))
+        return hits
+
+    def absorb(self, batch: TrainBatch, prepared) -> None:
+        for n, slots, docs in prepared:
             fresh = self.first_doc[n][slots] < 0
-            docs = tokens.doc_of_word[positions[hit][first[fresh]]]
-            self.first_doc[n][slots[fresh]] = batch.start + docs
-            for doc in np.unique(docs):
+            self.first_doc[n][slots[fresh]] = batch.start + docs[fresh]
+            for doc in np.unique(docs[fresh]):
                 self.ids[int(batch.start + doc)] = batch.ids[doc]
 
     def finish(self) -> ProbeResult:

@@ -3,7 +3,8 @@
 A batch of documents is normalised (`auditor.normalize`), joined into one UTF-8 buffer, and
 hashed with numpy alone, with no Python loop per word:
 
-- a word's hash mixes its bytes, read eight at a time straight from the buffer;
+- a word's hash is a bijective mix of its first eight bytes (read straight from the buffer) and
+  its length; longer words fold in each further eight bytes with the splitmix64 finaliser;
 - a span of words (an n-gram, or a whole benchmark item) has a polynomial hash over the word
   hashes, computed from one prefix sum (uint64 arithmetic wraps modulo 2**64; the base is odd, so
   its powers are invertible and `(P[end] - P[start]) * base**-start` is the span's hash wherever
@@ -99,10 +100,11 @@ class TokenBatch:
         windows = np.ndarray(
             shape=(len(buffer),), dtype="<u8", buffer=padded, offset=0, strides=(1,)
         )
-        word_hashes = mix64(
-            (windows[starts] & _LOW_BYTES[np.minimum(lengths, 8)])
-            ^ (lengths.astype(np.uint64) * _LENGTH_SALT)
-        )
+        word_hashes = windows[starts]
+        word_hashes &= _LOW_BYTES[np.minimum(lengths, 8)]
+        word_hashes ^= lengths.astype(np.uint64) * _LENGTH_SALT
+        word_hashes *= _MIX1  # odd multiplier then xor-shift: a bijection, so no new collisions
+        word_hashes ^= word_hashes >> np.uint64(29)
         long_words = np.flatnonzero(lengths > 8)
         chunk = 8
         while len(long_words):
@@ -151,18 +153,41 @@ class TokenBatch:
         )
         return mix64(raw ^ (lengths.astype(np.uint64) * _LENGTH_SALT))
 
+    def window_hashes(self, n: int) -> np.ndarray:
+        """Hash of the n words starting at every position, ignoring document boundaries.
+
+        Contiguous array arithmetic with no gathers, so it is the fast way to look n-grams up:
+        callers keep the hits that `within_doc` confirms (few) instead of filtering every start.
+        """
+        count = self.n_words - n + 1
+        if count <= 0:
+            return np.zeros(0, dtype=np.uint64)
+        raw = (self._prefix[n:] - self._prefix[:count]) * _WORD_POWERS.inverses[:count]
+        return mix64(raw ^ np.uint64((n * int(_LENGTH_SALT)) % 2**64))
+
+    def within_doc(self, starts: np.ndarray, n: int) -> np.ndarray:
+        """Which n-word windows starting at `starts` lie inside one document."""
+        doc = self.doc_of_word
+        return doc[starts] == doc[starts + n - 1]
+
     def ngram_starts(self, n: int) -> np.ndarray:
         """Word positions where an n-gram starts without crossing a document boundary."""
         if self.n_words < n:
             return np.zeros(0, dtype=np.int64)
         first = np.arange(self.n_words - n + 1, dtype=np.int64)
-        doc = self.doc_of_word
-        return first[doc[first] == doc[first + n - 1]]
+        return first[self.within_doc(first, n)]
 
     def ngrams(self, n: int) -> tuple[np.ndarray, np.ndarray]:
         """(hashes, start positions) of every n-gram inside a document."""
         starts = self.ngram_starts(n)
         return self.span_hashes(starts, n), starts
+
+    def lookup_ngrams(self, n: int, index: "HashIndex") -> tuple[np.ndarray, np.ndarray]:
+        """(slots in `index`, start positions) of the n-grams inside a document that it holds."""
+        slots = index.lookup(self.window_hashes(n))
+        starts = np.flatnonzero(slots >= 0)
+        starts = starts[self.within_doc(starts, n)]
+        return slots[starts], starts
 
     def doc_hashes(self) -> np.ndarray:
         """Hash of each whole document (the span of all its words)."""
@@ -172,7 +197,7 @@ class TokenBatch:
 class HashIndex:
     """Membership of uint64 hashes in a fixed set: a bitmap on the top bits, then binary search.
 
-    The bitmap has about 8 slots per key, so ~88% of absent hashes are rejected by one byte
+    The bitmap has about 32 slots per key, so ~97% of absent hashes are rejected by one byte
     lookup; only the rest pay for the binary search. `lookup` returns each hash's slot in
     `keys` (sorted unique), or -1; `members` maps slots back to the positions of the hashes the
     index was built from (several positions can share a hash).
@@ -183,7 +208,7 @@ class HashIndex:
         self._order = np.argsort(hashes, kind="stable")
         self.keys, counts = np.unique(hashes[self._order], return_counts=True)
         self._offsets = np.concatenate(([0], np.cumsum(counts))).astype(np.int64)
-        bits = int(np.clip(np.ceil(np.log2(max(len(self.keys), 1) * 8)), 16, 27))
+        bits = int(np.clip(np.ceil(np.log2(max(len(self.keys), 1) * 32)), 16, 27))
         self._shift = np.uint64(64 - bits)
         self._bitmap = np.zeros(1 << bits, dtype=bool)
         self._bitmap[self.keys >> self._shift] = True

@@ -105,6 +105,12 @@ def test_bad_line_exits_2_with_line_number(tmp_path: Path) -> None:
     assert json.loads(skipped.stdout)["train"]["items"] == 1
 
 
+def test_ids_with_emoji_codes_print_verbatim() -> None:
+    result = run("overlap", "--train", "trec:train", "--bench", "trec:test", "--probe", "exact")
+    assert result.exit_code == 0
+    assert "training item 2260 trec:train:2260" in result.stdout
+
+
 def test_dataset_text_is_not_markup(tmp_path: Path) -> None:
     text = "[bold]:train: [/nope] What is x ?"
     (tmp_path / "b.txt").write_text(text + "\n")

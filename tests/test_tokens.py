@@ -48,3 +48,16 @@ def test_hash_index_lookup_and_members(built: list[int], queried: list[int]) -> 
         (qi, pi) for qi in found.tolist() for pi, b in enumerate(built) if b == queried[qi]
     )
     assert pairs == expected
+
+
+@given(docs, st.integers(1, 4))
+def test_window_hashes_agree_with_ngrams(texts: list[str], n: int) -> None:
+    batch = TokenBatch.from_texts(texts)
+    hashes, starts = batch.ngrams(n)
+    assert batch.window_hashes(n)[starts].tolist() == hashes.tolist()
+    index = HashIndex(hashes[::2])
+    slots, found = batch.lookup_ngrams(n, index)
+    kept = set(hashes[::2].tolist())
+    expected = {s for s, h in zip(starts.tolist(), hashes.tolist(), strict=True) if h in kept}
+    assert set(found.tolist()) == expected
+    assert (index.keys[slots] == batch.window_hashes(n)[found]).all()

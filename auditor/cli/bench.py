@@ -4,6 +4,7 @@ import json
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from auditor import cards
 from auditor.cli.console import stdout
@@ -63,5 +64,5 @@ def show_card(
                 f"{split}: " + ", ".join(f"{k}={v}" for k, v in source.items())
                 for split, source in value.items()
             )
-        table.add_row(key, str(value))
+        table.add_row(key, Text(str(value)))
     stdout.print(table)

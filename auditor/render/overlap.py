@@ -1,9 +1,9 @@
 """Terminal view of an overlap report: per-probe counts, then the most-flagged items."""
 
 from rich.console import Console, Group
-from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
+from rich.text import Text
 
 from auditor.corpus import Corpus
 from auditor.overlap import OverlapReport
@@ -29,7 +29,7 @@ def _method(name: str, params: dict, info: dict) -> str:
 def render_overlap(
     report: OverlapReport, bench: Corpus, train: Corpus, console: Console, top: int = 10
 ) -> None:
-    table = Table(title=escape(f"Overlap: {report.bench.source} against {report.train.source}"))
+    table = Table(title=Text(f"Overlap: {report.bench.source} against {report.train.source}"))
     table.add_column("probe")
     table.add_column("flagged", justify="right")
     table.add_column("fraction", justify="right")
@@ -68,11 +68,12 @@ def render_overlap(
         body = [highlighted(bench_texts[item.index], span)]
         if best.match is not None:
             body.append(highlighted(train_texts[best.match.train_index], span))
-        title = escape(f"#{item.index} {item.id}  [{label}]")
+        # Text objects, not strings: ids are dataset text (":train:" would become an emoji).
+        title = Text(f"#{item.index} {item.id}  [{label}]")
         subtitle = (
-            escape(f"training item {best.match.train_index} {best.match.train_id}")
+            Text(f"training item {best.match.train_index} {best.match.train_id}")
             if best.match
-            else ""
+            else None
         )
         console.print(Panel(Group(*body[:1], "[dim]matched training item:[/dim]", *body[1:]),
                             title=title, subtitle=subtitle, title_align="left"))  # fmt: skip
