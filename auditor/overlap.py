@@ -22,7 +22,7 @@ from probes import OVERLAP_PROBES, PROBES
 from probes.base import Probe, ProbeResult, TrainBatch
 
 SCHEMA_VERSION = 1
-DEFAULT_BATCH_SIZE = 2048
+DEFAULT_BATCH_SIZE = 1024
 WORKERS = max(1, min(4, os.cpu_count() or 1))
 
 

@@ -5,6 +5,7 @@ file, line or field and the fix), 3 internal error.
 """
 
 import os
+import sys
 
 import typer
 from rich.markup import escape
@@ -35,6 +36,9 @@ class AuditGroup(TyperGroup):
             raise typer.Exit(int(error.exit_code)) from error
         except (typer.Exit, typer.Abort, typer.exceptions.TyperException):
             raise
+        except BrokenPipeError:  # `audit ... | head` closed stdout: not an error of ours
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            raise typer.Exit(int(ExitCode.OK)) from None
         except Exception as error:
             stderr.print_exception()
             stderr.print("[bold red]internal error[/bold red]: a bug in audit; please report it.")

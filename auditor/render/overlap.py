@@ -50,6 +50,8 @@ def render_overlap(
     )
     console.print(table)
     flagged = [item for item in report.items if item.flagged]
+    if top <= 0:
+        return
     if not flagged:
         console.print("No benchmark item was flagged by any probe.")
         return
