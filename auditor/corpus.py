@@ -22,6 +22,7 @@ class CorpusBatch:
     start: int
     texts: list[str]
     ids: list[str]
+    labels: list[str | None] | None = None
 
 
 @dataclass
@@ -64,11 +65,12 @@ class Corpus:
         return digest.hexdigest()[:16]
 
     def batches(self, size: int) -> Iterator[CorpusBatch]:
-        """Consecutive slices of at most `size` rows, reading only `id` and `text`."""
-        columns = self.dataset.select_columns(["id", "text"])
+        """Consecutive slices of at most `size` rows, reading `id`, `text` and `label`."""
+        names = [name for name in ("id", "text", "label") if name in self.dataset.column_names]
+        columns = self.dataset.select_columns(names)
         for start in range(0, len(columns), size):
             chunk = columns[start : start + size]
-            yield CorpusBatch(start=start, texts=chunk["text"], ids=chunk["id"])
+            yield CorpusBatch(start, chunk["text"], chunk["id"], chunk.get("label"))
 
     def describe(self) -> dict[str, object]:
         """The `train` / `bench` block of a report."""

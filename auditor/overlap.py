@@ -1,16 +1,7 @@
-"""The overlap audit: run the overlap probes over one pass of the training corpus.
+"""The overlap audit: the overlap probes in one pass of the training corpus (`auditor.scan`),
+assembled into the `OverlapReport` of DESIGN.md's overlap contract."""
 
-The benchmark is indexed by every probe (`fit`); the training corpus is read once, in batches,
-and each batch's shared features (word hashes, embeddings) are computed once and handed to every
-probe's scan. Worker threads tokenise batches and run the scans' `prepare` step (numpy, which
-releases the GIL) on several batches at once; the main thread folds the results in, in order.
-The result is the `OverlapReport` of DESIGN.md's overlap contract.
-"""
-
-import os
-from collections import deque
-from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Sequence
 from typing import Any
 
 from pydantic import BaseModel
@@ -18,12 +9,11 @@ from pydantic import BaseModel
 from auditor import __version__
 from auditor.corpus import Corpus
 from auditor.embeddings import Encoder
+from auditor.scan import DEFAULT_BATCH_SIZE, Progress, run_probes
 from probes import OVERLAP_PROBES, PROBES
-from probes.base import Probe, ProbeResult, TrainBatch
+from probes.base import Probe, ProbeResult
 
 SCHEMA_VERSION = 1
-DEFAULT_BATCH_SIZE = 1024
-WORKERS = max(1, min(4, os.cpu_count() or 1))
 
 
 class CorpusInfo(BaseModel):
@@ -88,44 +78,14 @@ def run_overlap(
     *,
     encoder: Encoder | None = None,
     batch_size: int = DEFAULT_BATCH_SIZE,
-    on_progress: Callable[[str, int, int], None] | None = None,
+    on_progress: Progress | None = None,
 ) -> OverlapReport:
-    """Fit every probe on `bench`, stream `train` through them once, and assemble the report.
-
-    `on_progress(stage, done, total)` is called as work advances (for progress bars).
-    """
+    """Run the overlap probes (default: all of them) in one pass and assemble the report."""
     probes = list(probes) if probes is not None else build_probes(OVERLAP_PROBES)
-    progress = on_progress or (lambda stage, done, total: None)
-    for number, probe in enumerate(probes):
-        progress(f"indexing benchmark ({probe.name})", number, len(probes))
-        if encoder is not None and "embeddings" in probe.requires:
-            probe.fit(bench, encoder=encoder)
-        else:
-            probe.fit(bench)
-    scans = [probe.start_scan() for probe in probes]
-    fingerprint = train.fingerprint
-    progress("scanning training corpus", 0, len(train))
-
-    def prepare(batch: TrainBatch) -> list:
-        return [scan.prepare(batch) for scan in scans]
-
-    with ThreadPoolExecutor(max_workers=WORKERS) as pool:
-        in_flight: deque = deque()
-        for corpus_batch in train.batches(batch_size):
-            batch = TrainBatch(corpus_batch, fingerprint)
-            in_flight.append((batch, pool.submit(prepare, batch)))
-            if len(in_flight) > WORKERS:
-                _absorb(scans, *in_flight.popleft(), progress, len(train))
-        while in_flight:
-            _absorb(scans, *in_flight.popleft(), progress, len(train))
-    results = [scan.finish() for scan in scans]
+    results = run_probes(
+        train, bench, probes, encoder=encoder, batch_size=batch_size, on_progress=on_progress
+    )
     return assemble(train, bench, results)
-
-
-def _absorb(scans, batch: TrainBatch, prepared: Future, progress, total: int) -> None:
-    for scan, output in zip(scans, prepared.result(), strict=True):
-        scan.absorb(batch, output)
-    progress("scanning training corpus", batch.start + len(batch), total)
 
 
 def assemble(train: Corpus, bench: Corpus, results: Sequence[ProbeResult]) -> OverlapReport:

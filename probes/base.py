@@ -19,12 +19,15 @@ import inspect
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any, ClassVar, Literal, Self
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Self
 
 import numpy as np
 
 from auditor.corpus import Corpus, CorpusBatch
 from probes.tokens import TokenBatch
+
+if TYPE_CHECKING:
+    from auditor.embeddings import Encoder
 
 ProbeKind = Literal["overlap", "shift", "model"]
 
@@ -72,11 +75,14 @@ class ProbeResult:
 class TrainBatch:
     """One batch of the training corpus, with features computed once and shared by all scans."""
 
-    def __init__(self, batch: CorpusBatch, corpus_fingerprint: str) -> None:
+    def __init__(self, batch: CorpusBatch, corpus_fingerprint: str, corpus_size: int) -> None:
         self.start = batch.start
         self.texts = batch.texts
         self.ids = batch.ids
+        self.labels = batch.labels
         self.corpus_fingerprint = corpus_fingerprint
+        self.corpus_size = corpus_size
+        self._embeddings: dict[str, np.ndarray] = {}
 
     def __len__(self) -> int:
         return len(self.texts)
@@ -84,6 +90,14 @@ class TrainBatch:
     @cached_property
     def tokens(self) -> TokenBatch:
         return TokenBatch.from_texts(self.texts)
+
+    def embeddings(self, encoder: "Encoder") -> np.ndarray:
+        """This batch's embeddings by `encoder` (disk-cached; computed once per batch)."""
+        if encoder.key not in self._embeddings:
+            self._embeddings[encoder.key] = encoder.encode_cached(
+                self.texts, self.corpus_fingerprint, self.start
+            )
+        return self._embeddings[encoder.key]
 
 
 class Scan(ABC):
@@ -120,17 +134,18 @@ class Probe(ABC):
         return {name: getattr(self, name) for name in names if name != "self"}
 
     @abstractmethod
-    def fit(self, bench: Corpus) -> Self:
-        """Index the benchmark; returns self."""
+    def fit(self, bench: Corpus, *, encoder: "Encoder | None" = None) -> Self:
+        """Index the benchmark; returns self. `encoder` is the audit's shared sentence encoder,
+        for probes that require "embeddings" (others ignore it)."""
 
     @abstractmethod
     def start_scan(self) -> Scan:
         """A fresh scan over a training corpus (raises `NotFittedError` before `fit`)."""
 
-    def score(self, train: Corpus, batch_size: int = 2048) -> ProbeResult:
+    def score(self, train: Corpus, batch_size: int = 1024) -> ProbeResult:
         scan = self.start_scan()
         for batch in train.batches(batch_size):
-            scan.update(TrainBatch(batch, train.fingerprint))
+            scan.update(TrainBatch(batch, train.fingerprint, len(train)))
         return scan.finish()
 
     def _check_fitted(self) -> None:

@@ -49,7 +49,7 @@ class EmbeddingProbe(Probe):
         self.precision = precision
         self.device = device
 
-    def fit(self, bench: Corpus, encoder: Encoder | None = None) -> Self:
+    def fit(self, bench: Corpus, *, encoder: Encoder | None = None) -> Self:
         self.encoder_ = encoder or Encoder(self.model, precision=self.precision, device=self.device)
         self.bench_embeddings_ = self.encoder_.encode_cached(bench.texts, bench.fingerprint, 0)
         return self
@@ -67,8 +67,7 @@ class EmbeddingScan(Scan):
 
     def absorb(self, batch: TrainBatch, prepared: None) -> None:
         # Encoding runs here, on one thread: torch already uses every core for it.
-        encoder = self.probe.encoder_
-        embeddings = encoder.encode_cached(batch.texts, batch.corpus_fingerprint, batch.start)
+        embeddings = batch.embeddings(self.probe.encoder_)
         before = self.neighbours.index[:, 0].clone()
         self.neighbours.add(embeddings, batch.start)
         for row in set(self.neighbours.index[:, 0].tolist()) - set(before.tolist()):

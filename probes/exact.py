@@ -42,7 +42,7 @@ class ExactProbe(Probe):
         self.reverse_min_words = reverse_min_words
         self.reverse_min_fraction = reverse_min_fraction
 
-    def fit(self, bench: Corpus) -> Self:
+    def fit(self, bench: Corpus, *, encoder=None) -> Self:
         tokens = TokenBatch.from_texts(bench.texts)
         lengths = tokens.doc_lengths
         starts = tokens.doc_starts[:-1]

@@ -79,7 +79,7 @@ class MinHashProbe(Probe):
         self.shingle = shingle
         self.seed = seed
 
-    def fit(self, bench: Corpus) -> Self:
+    def fit(self, bench: Corpus, *, encoder=None) -> Self:
         rng = np.random.default_rng(self.seed)
         high = np.iinfo(np.uint64).max
         self.mult_ = rng.integers(0, high, self.num_perm, dtype=np.uint64, endpoint=True) | 1

@@ -56,7 +56,7 @@ class NgramProbe(Probe):
         self.dirty = dirty
         self.clean = clean
 
-    def fit(self, bench: Corpus) -> Self:
+    def fit(self, bench: Corpus, *, encoder=None) -> Self:
         tokens = TokenBatch.from_texts(bench.texts)
         lengths = tokens.doc_lengths
         self.texts_ = bench.texts

@@ -10,8 +10,9 @@ from auditor.cli.console import note, progress_bar, stdout
 from auditor.embeddings import Encoder
 from auditor.errors import InputError
 from auditor.loading import load_corpus
-from auditor.overlap import DEFAULT_BATCH_SIZE, build_probes, run_overlap
+from auditor.overlap import build_probes, run_overlap
 from auditor.render.overlap import render_overlap
+from auditor.scan import DEFAULT_BATCH_SIZE
 from probes import OVERLAP_PROBES, PROBES
 
 
