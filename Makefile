@@ -29,9 +29,10 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 
 bench: $(STAMP)
-	$(BIN)/python benchmarks/ngram.py
-	$(BIN)/python benchmarks/minhash.py
-	$(BIN)/python benchmarks/embeddings.py
+	$(BIN)/python -m benchmarks.ngram
+	$(BIN)/python -m benchmarks.minhash
+	$(BIN)/python -m benchmarks.embeddings
+	$(BIN)/python -m benchmarks.shift
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -61,7 +61,10 @@ class ProbeResult:
     probe: str
     params: dict[str, Any]
     items: list[ItemScore]
+    """One per benchmark item, in order; empty for set-level tests with no per-item score."""
     info: dict[str, Any] = field(default_factory=dict)
+    test: dict[str, Any] | None = None
+    """Set-level statistics of a shift test (`statistic`, `p_value`, ...), else None."""
 
     @property
     def flagged(self) -> int:

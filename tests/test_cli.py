@@ -66,6 +66,34 @@ def test_overlap_table_with_all_probes(tmp_path: Path) -> None:
     assert "train.txt:0" in result.stdout
 
 
+def test_shift_json_contract(tmp_path: Path) -> None:
+    result = run(
+        "shift", "--train", "trec:train", "--bench", "trec:test", "--format", "json",
+        "--permutations", "50", "--max-train", "400", "-q",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["schema_version"] == 1
+    assert set(report["tests"]) == {"mmd", "c2st", "typicality", "labels", "lexical"}
+    for name in ("mmd", "labels", "lexical"):
+        assert {"statistic", "p_value", "params"} <= set(report["tests"][name])
+    assert {"auc", "drift_score", "p_value", "params"} <= set(report["tests"]["c2st"])
+    assert report["summary"]["alpha"] == 0.05 and isinstance(report["summary"]["shifted"], bool)
+    assert [item["index"] for item in report["items"]] == list(range(500))
+    assert all(
+        0 < item["typicality"] <= 1 and 0 <= item["c2st_prob"] <= 1 for item in report["items"]
+    )
+
+
+def test_shift_table_and_bad_options() -> None:
+    result = run("shift", "--train", "trec:train", "--bench", "trec:test", "--probe", "lexical",
+                 "--probe", "labels")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "lexical" in result.stdout and "shift" in result.stdout.lower()
+    assert run("shift", "--train", "trec", "--bench", "trec", "--probe", "exact").exit_code == 2
+    assert run("shift", "--train", "trec", "--bench", "trec", "--alpha", "2").exit_code == 2
+
+
 def test_bench_list_and_show() -> None:
     listed = run("bench", "list", "--format", "json")
     assert listed.exit_code == 0

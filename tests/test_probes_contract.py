@@ -51,9 +51,14 @@ def test_fit_returns_self_and_scores_are_valid(probe_class: type[Probe]) -> None
     assert probe.fit(BENCH) is probe
     result = probe.score(TRAIN)
     assert result.probe == probe.name
+    assert result.params == probe.get_params()
+    assert all(0.0 <= item.score <= 1.0 for item in result.items)
+    if probe.kind == "shift":
+        assert len(result.items) in (0, len(BENCH))
+        assert isinstance(result.test, dict)
+        return
     assert len(result.items) == len(BENCH)
     for item in result.items:
-        assert 0.0 <= item.score <= 1.0
         if item.flagged:
             assert item.match is not None
             assert TRAIN.ids[item.match.train_index] == item.match.train_id
@@ -82,6 +87,13 @@ def test_batching_does_not_change_the_result(probe_class: type[Probe]) -> None:
         [i.score for i in whole.items], [i.score for i in pieces.items], atol=tolerance
     )
     assert [i.match for i in whole.items] == [i.match for i in pieces.items]
+    if whole.test is not None:
+        assert whole.test.keys() == pieces.test.keys()
+        for key, value in whole.test.items():
+            if isinstance(value, float):
+                assert value == pytest.approx(pieces.test[key], rel=0.05, abs=tolerance)
+            else:
+                assert value == pieces.test[key]
 
 
 def test_registry_rejects_duplicates_and_suggests() -> None:

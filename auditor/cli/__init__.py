@@ -11,7 +11,7 @@ import typer
 from rich.markup import escape
 from typer.core import TyperGroup
 
-from auditor.cli import bench, overlap
+from auditor.cli import bench, overlap, shift
 from auditor.cli.console import stderr
 from auditor.errors import ExitCode, InputError
 
@@ -56,6 +56,7 @@ app = typer.Typer(
 )
 app.add_typer(bench.app, name="bench")
 app.command("overlap")(overlap.overlap)
+app.command("shift")(shift.shift)
 
 
 def main() -> None:
