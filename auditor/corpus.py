@@ -46,11 +46,15 @@ class Corpus:
 
     @property
     def texts(self) -> list[str]:
-        return self.dataset["text"]
+        return self.dataset["text"][:]
 
     @property
     def ids(self) -> list[str]:
-        return self.dataset["id"]
+        return self.dataset["id"][:]
+
+    def column(self, name: str) -> list | None:
+        """A schema column as a list (`label`, `answer`, `choices`), or None if absent."""
+        return self.dataset[name][:] if name in self.dataset.column_names else None
 
     @cached_property
     def fingerprint(self) -> str:

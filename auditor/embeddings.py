@@ -20,7 +20,7 @@ from typing import Literal
 import numpy as np
 
 from auditor.cache import default_cache_dir, load_array, save_array
-from auditor.models import resolve_model
+from auditor.models import quiet_transformers, resolve_model
 
 Precision = Literal["auto", "fp32", "bf16"]
 
@@ -70,9 +70,8 @@ class Encoder:
     def _loaded(self):
         import torch
         from transformers import AutoModel, AutoTokenizer
-        from transformers.utils import logging as transformers_logging
 
-        transformers_logging.disable_progress_bar()
+        quiet_transformers()
         tokenizer = AutoTokenizer.from_pretrained(self._path)
         network = AutoModel.from_pretrained(self._path, dtype=torch.float32)
         return tokenizer, network.to(self.device).eval()

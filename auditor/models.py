@@ -41,3 +41,80 @@ def resolve_model(model: str) -> str:
         f"Unknown model {model!r}: not a local checkpoint folder, not hf:ORG/NAME, and not an "
         f"alias ({', '.join(ALIASES)})."
     )
+
+
+def quiet_transformers() -> None:
+    """transformers' load reports and progress bars go to the terminal; audit draws its own."""
+    from transformers.utils import logging
+
+    logging.set_verbosity_error()
+    logging.disable_progress_bar()
+
+
+TaskHead = str
+""""classification" (sequence classification head) or "causal" (language-model head)."""
+
+
+def _auto_class(head: TaskHead):
+    from transformers import AutoModelForCausalLM, AutoModelForSequenceClassification
+
+    return {"classification": AutoModelForSequenceClassification, "causal": AutoModelForCausalLM}[
+        head
+    ]
+
+
+def load_tokenizer(model: str, *, trust_remote_code: bool = False):
+    from transformers import AutoTokenizer
+
+    quiet_transformers()
+    path = resolve_model(model)
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(path, trust_remote_code=trust_remote_code)
+    except (OSError, ValueError) as error:
+        raise InputError(f"{model}: cannot load its tokenizer ({error}).") from error
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token or tokenizer.unk_token
+    return tokenizer
+
+
+def load_model(
+    model: str,
+    head: TaskHead,
+    *,
+    allow_pickle: bool = False,
+    trust_remote_code: bool = False,
+    **config_overrides,
+):
+    """Pretrained weights with a task head; safetensors only unless `allow_pickle`.
+
+    Pickle checkpoints (pytorch_model.bin) can run code when loaded; with `allow_pickle` they load
+    through `torch.load(weights_only=True)`, which refuses arbitrary objects.
+    """
+    quiet_transformers()
+    path = resolve_model(model)
+    try:
+        return _auto_class(head).from_pretrained(
+            path,
+            use_safetensors=None if allow_pickle else True,
+            trust_remote_code=trust_remote_code,
+            **config_overrides,
+        )
+    except (OSError, ValueError) as error:
+        if not allow_pickle and "safetensors" in str(error).lower():
+            raise InputError(
+                f"{model}: the checkpoint has no safetensors weights, only a pickle file, which "
+                "can run code when loaded. Convert it to safetensors, or pass --allow-pickle to "
+                "load it with torch.load(weights_only=True)."
+            ) from error
+        raise InputError(f"{model}: cannot load the checkpoint ({error}).") from error
+
+
+def build_from_config(model: str, head: TaskHead, seed: int, **config_overrides):
+    """The architecture of `model` with seeded random initialisation (the scratch control)."""
+    import torch
+    from transformers import AutoConfig
+
+    quiet_transformers()
+    config = AutoConfig.from_pretrained(resolve_model(model), **config_overrides)
+    torch.manual_seed(seed)
+    return _auto_class(head).from_config(config)

@@ -25,7 +25,7 @@ class LabelsProbe(Probe):
         pass
 
     def fit(self, bench: Corpus, *, encoder=None) -> Self:
-        labels = bench.dataset["label"] if "label" in bench.dataset.column_names else []
+        labels = bench.column("label") or []
         self.bench_counts_ = Counter(label for label in labels if label is not None)
         return self
 

@@ -60,7 +60,7 @@ class TwoSampleProbe(Probe):
         if self.uses_embeddings:
             self.encoder_ = encoder or Encoder(self.model)
             embeddings = self.encoder_.encode_cached(bench.texts, bench.fingerprint, 0)
-        labels = bench.dataset["label"] if "label" in bench.dataset.column_names else None
+        labels = bench.column("label")
         self.bench_ = Sample(embeddings, labels, bench.texts)
         return self
 

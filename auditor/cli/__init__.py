@@ -11,7 +11,7 @@ import typer
 from rich.markup import escape
 from typer.core import TyperGroup
 
-from auditor.cli import bench, overlap, shift
+from auditor.cli import bench, control, evaluate, overlap, shift
 from auditor.cli.console import stderr
 from auditor.errors import ExitCode, InputError
 
@@ -57,6 +57,8 @@ app = typer.Typer(
 app.add_typer(bench.app, name="bench")
 app.command("overlap")(overlap.overlap)
 app.command("shift")(shift.shift)
+app.command("control")(control.control)
+app.command("eval")(evaluate.evaluate)
 
 
 def main() -> None:

@@ -1,0 +1,102 @@
+"""`audit control --base MODEL --train DATA --bench DATA --init scratch|pretrained`."""
+
+import json
+from dataclasses import asdict
+from typing import Annotated
+
+import typer
+from rich.table import Table
+from rich.text import Text
+
+from auditor.cache import atomic_write_text
+from auditor.cli import options as opt
+from auditor.cli.console import note, progress_bar, stdout
+from auditor.cli.evaluate import AllowPickle, TrustRemoteCode
+from auditor.controls import BUDGETS, INITS, ControlPlan, run_control
+from auditor.errors import InputError
+from auditor.loading import load_corpus
+from auditor.tasks import task_of
+
+
+def control(
+    base: Annotated[
+        str, typer.Option("--base", help="Base model: a folder, hf:ORG/NAME, or minilm.")
+    ],
+    train: Annotated[
+        str, typer.Option("--train", help="Training data: DATA (see `audit --help`).")
+    ],
+    bench: Annotated[str, typer.Option("--bench", help="Benchmark: a card (trec:test) or DATA.")],
+    init: Annotated[str, typer.Option("--init", help=f"Initialisation: {' or '.join(INITS)}.")],
+    budget: Annotated[
+        str, typer.Option("--budget", help=f"Training budget: {', '.join(BUDGETS)}.")
+    ] = "quick",
+    max_steps: Annotated[int | None, typer.Option("--max-steps", help="Step cap per run.")] = None,
+    epochs: Annotated[int | None, typer.Option("--epochs", help="Epochs per run.")] = None,
+    lr: Annotated[
+        list[float] | None,
+        typer.Option("--lr", help="Learning rates to search (repeatable; default: the budget's)."),
+    ] = None,
+    batch_size: Annotated[
+        int | None, typer.Option("--batch-size", help="Training batch size.")
+    ] = None,
+    seeds: Annotated[int, typer.Option("--seeds", help="Seeds at the chosen learning rate.")] = 1,
+    resume: Annotated[bool, typer.Option("--resume", help="Continue an interrupted run.")] = False,
+    allow_pickle: AllowPickle = False,
+    trust_remote_code: TrustRemoteCode = False,
+    output: opt.Format = opt.OutputFormat.table,
+    out: opt.Out = None,
+    cache_dir: opt.CacheDir = None,
+    device: opt.Device = "cpu",
+    quiet: opt.Quiet = False,
+    text_field: opt.TextField = None,
+    label_field: opt.LabelField = None,
+    encoding: opt.Encoding = None,
+    skip_bad_lines: opt.SkipBadLines = False,
+    max_line_chars: opt.MaxLineChars = 10_000_000,
+) -> None:
+    """Fine-tune a control model on the training data and score it on the benchmark.
+
+    scratch: the base's architecture with seeded random initialisation; pretrained: the base's
+    weights. Tokenizer, data, validation split, learning-rate search, budget and seeds are the
+    same for both; each picks its own learning rate and best epoch on the validation split.
+    """
+    if seeds < 1:
+        raise InputError("--seeds must be at least 1.")
+    plan = ControlPlan.from_budget(
+        base, init, budget, max_steps=max_steps, epochs=epochs,
+        learning_rates=tuple(lr) if lr else None, batch_size=batch_size, seeds=seeds,
+    )  # fmt: skip
+    load = opt.load_options(text_field, label_field, encoding, skip_bad_lines, max_line_chars)
+    bench_corpus = load_corpus(bench, load)
+    train_corpus = load_corpus(train, load)
+    spec = task_of(bench_corpus, train_corpus)
+    with progress_bar(quiet) as on_progress:
+        result = run_control(
+            plan, train_corpus, bench_corpus, spec, cache_dir=cache_dir, device=device,
+            resume=resume, allow_pickle=allow_pickle, trust_remote_code=trust_remote_code,
+            on_progress=on_progress,
+        )  # fmt: skip
+    payload = json.dumps({"schema_version": 1, **asdict(result)}, indent=2, default=str)
+    if out is not None:
+        atomic_write_text(out, payload + "\n")
+        note(f"wrote {out}", quiet)
+    if output is opt.OutputFormat.json:
+        print(payload)
+        return
+    table = Table(
+        title=Text(f"{init} control of {base}: {train_corpus.source} -> {bench_corpus.source}")
+    )
+    for column in ("learning rate", "best validation", "best epoch", "steps"):
+        table.add_column(column, justify="right")
+    for row in result.search:
+        chosen = " (chosen)" if row["learning_rate"] == result.learning_rate else ""
+        table.add_row(f"{row['learning_rate']:g}{chosen}", f"{row['best_val']:.3f}",
+                      str(row["best_epoch"]), str(row["steps"]))  # fmt: skip
+    stdout.print(table)
+    spread = f" ± {result.accuracy_std:.3f} over {seeds} seeds" if seeds > 1 else ""
+    chance = f" (chance {spec.chance:.3f})" if spec.chance is not None else ""
+    stdout.print(
+        f"Benchmark accuracy {result.accuracy:.3f}{spread}{chance}; trained on "
+        f"{result.train_items:,} items, validated on {result.val_items:,}; checkpoint "
+        f"{result.checkpoint}"
+    )

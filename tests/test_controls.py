@@ -1,0 +1,173 @@
+"""Controls and evaluation end to end on tiny models and small slices of real data."""
+
+import json
+from dataclasses import asdict
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file
+from typer.testing import CliRunner
+
+from auditor import controls
+from auditor.cli import app
+from auditor.controls import ControlPlan, run_control
+from auditor.loading import load_corpus
+from auditor.tasks import task_of
+from tests.models import tiny_bert, tiny_gpt2
+
+runner = CliRunner()
+
+
+def write_jsonl(path: Path, rows: list[dict]) -> Path:
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    return path
+
+
+@pytest.fixture(scope="module")
+def trec(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("trec")
+    train, test = load_corpus("trec:train"), load_corpus("trec:test")
+
+    def rows(corpus, n: int) -> list[dict]:
+        pairs = zip(corpus.texts[:n], corpus.column("label")[:n], strict=True)
+        return [{"text": text, "label": label} for text, label in pairs]
+
+    train_path = write_jsonl(folder / "train.jsonl", rows(train, 400))
+    bench_path = write_jsonl(folder / "bench.jsonl", rows(test, 100))
+    return load_corpus(str(train_path)), load_corpus(str(bench_path)), bench_path
+
+
+@pytest.fixture(scope="module")
+def bert(tmp_path_factory) -> Path:
+    return tiny_bert(tmp_path_factory.mktemp("tiny-bert"))
+
+
+def plan(base: Path, init: str, **overrides) -> ControlPlan:
+    settings = {"learning_rates": (1e-3, 3e-3), "epochs": 2, "batch_size": 32}
+    return ControlPlan.from_budget(str(base), init, "quick", **{**settings, **overrides})
+
+
+@pytest.fixture(scope="module")
+def both_controls(trec, bert, tmp_path_factory):
+    train, bench, _ = trec
+    cache = tmp_path_factory.mktemp("controls")
+    spec = task_of(bench, train)
+    return {init: run_control(plan(bert, init), train, bench, spec, cache_dir=cache)
+            for init in ("scratch", "pretrained")}, cache  # fmt: skip
+
+
+def test_controls_train_and_save_predictions(both_controls) -> None:
+    results, _ = both_controls
+    for result in results.values():
+        chosen = next(r for r in result.search if r["learning_rate"] == result.learning_rate)
+        curve = chosen["curve"]
+        assert curve[-1]["train_loss"] < curve[0]["train_loss"]  # training reduces the loss
+        assert len(result.items) == 100
+        assert result.accuracy == pytest.approx(sum(i["correct"] for i in result.items) / 100)
+        assert {"index", "prediction", "gold", "correct", "correct_by_seed"} <= set(result.items[0])
+        config = json.loads((Path(result.checkpoint) / "config.json").read_text())
+        assert list(config["id2label"].values()) == ["ABBR", "DESC", "ENTY", "HUM", "LOC", "NUM"]
+        assert (Path(result.checkpoint) / "model.safetensors").is_file()
+
+
+def test_scratch_and_pretrained_differ_only_in_init_and_chosen_rate(both_controls, bert) -> None:
+    results, _ = both_controls
+    scratch, pretrained = results["scratch"].plan, results["pretrained"].plan
+    assert {k for k in scratch if scratch[k] != pretrained[k]} == {"init"}
+    assert results["scratch"].train_items == results["pretrained"].train_items
+    assert [r["learning_rate"] for r in results["scratch"].search] == [
+        r["learning_rate"] for r in results["pretrained"].search
+    ]
+    base = load_file(bert / "model.safetensors")
+    scratch_model = controls.build_from_config(str(bert), "classification", 0, num_labels=6)
+    same = [name for name, w in scratch_model.bert.state_dict().items()
+            if name in base and w.shape == base[name].shape and w.equal(base[name])]  # fmt: skip
+    assert not [name for name in same if "weight" in name and "LayerNorm" not in name]
+
+
+def test_finished_control_is_reused(both_controls, trec, bert, monkeypatch) -> None:
+    results, cache = both_controls
+    train, bench, _ = trec
+    monkeypatch.setattr(controls, "_fit", lambda *a, **k: pytest.fail("retrained"))
+    again = run_control(plan(bert, "scratch"), train, bench, task_of(bench, train), cache_dir=cache)
+    assert asdict(again) == json.loads(json.dumps(asdict(results["scratch"]), default=str))
+
+
+def test_resume_continues_an_interrupted_run(trec, bert, tmp_path) -> None:
+    train, bench, _ = trec
+    spec = task_of(bench, train)
+    short = plan(bert, "scratch", learning_rates=(3e-3,), epochs=2)
+    whole = run_control(short, train, bench, spec, cache_dir=tmp_path / "a")
+
+    def interrupt(stage: str, done: int, total: int) -> None:
+        if "training" in stage and done == 15:  # in the second epoch (12 steps each)
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run_control(short, train, bench, spec, cache_dir=tmp_path / "b", on_progress=interrupt)
+    resumed = run_control(short, train, bench, spec, cache_dir=tmp_path / "b", resume=True)
+    assert resumed.items == whole.items
+    assert resumed.search[0]["curve"] == whole.search[0]["curve"]
+
+
+def test_eval_matches_the_control_and_checks_labels(both_controls, trec, tmp_path) -> None:
+    results, _ = both_controls
+    _, _, bench_path = trec
+    checkpoint = results["pretrained"].checkpoint
+    out = tmp_path / "eval.json"
+    result = runner.invoke(app, ["eval", "--model", checkpoint, "--bench", str(bench_path),
+                                 "--out", str(out), "-q"])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    report = json.loads(out.read_text())
+    assert report["accuracy"] == pytest.approx(results["pretrained"].accuracy)
+    assert [i["prediction"] for i in report["items"]] == [
+        i["prediction"] for i in results["pretrained"].items
+    ]
+    mismatch = runner.invoke(app, ["eval", "--model", checkpoint, "--bench", "sst2:test"])
+    assert mismatch.exit_code == 2
+    assert "negative" in mismatch.output and "ABBR" in mismatch.output
+
+
+def test_pickle_checkpoints_are_refused(both_controls, tmp_path) -> None:
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    results, _ = both_controls
+    checkpoint = results["scratch"].checkpoint
+    pickled = tmp_path / "pickled"
+    model = AutoModelForSequenceClassification.from_pretrained(checkpoint)
+    model.config.save_pretrained(pickled)
+    torch.save(model.state_dict(), pickled / "pytorch_model.bin")
+    AutoTokenizer.from_pretrained(checkpoint).save_pretrained(pickled)
+    assert not list(pickled.glob("*.safetensors"))
+    refused = runner.invoke(app, ["eval", "--model", str(pickled), "--bench", "trec:test"])
+    assert refused.exit_code == 2 and "--allow-pickle" in refused.output
+    allowed = runner.invoke(app, ["eval", "--model", str(pickled), "--bench", "trec:test",
+                                  "--allow-pickle", "--format", "json"])  # fmt: skip
+    assert allowed.exit_code == 0, allowed.output
+
+
+def test_generation_control_and_eval(tmp_path) -> None:
+    base = tiny_gpt2(tmp_path / "gpt2")
+    gsm = load_corpus("gsm8k:train")
+    pairs = zip(gsm.texts[:96], gsm.column("answer")[:96], strict=True)
+    train_rows = [{"question": q, "answer": a} for q, a in pairs]
+    train = load_corpus(str(write_jsonl(tmp_path / "train.jsonl", train_rows)))
+    bench = load_corpus("gsm8k:test")
+    bench_slice = write_jsonl(tmp_path / "bench.jsonl", [
+        {"question": q, "answer": a}
+        for q, a in zip(bench.texts[:6], bench.column("answer")[:6], strict=True)
+    ])  # fmt: skip
+    bench = load_corpus(str(bench_slice))
+    spec = task_of(bench)
+    assert spec.task == "generation"
+    short = ControlPlan.from_budget(str(base), "scratch", "quick", learning_rates=(1e-3,),
+                                    epochs=2, batch_size=16, max_length=192)  # fmt: skip
+    result = run_control(short, train, bench, spec, cache_dir=tmp_path / "cache")
+    curve = result.search[0]["curve"]
+    assert curve[-1]["train_loss"] < curve[0]["train_loss"]
+    assert len(result.items) == 6 and all("output" in item for item in result.items)
+    cli = runner.invoke(app, ["eval", "--model", str(base), "--bench", str(bench_slice),
+                              "--max-new-tokens", "4", "--format", "json"])  # fmt: skip
+    assert cli.exit_code == 0, cli.output
+    assert json.loads(cli.stdout)["task"] == "generation"
