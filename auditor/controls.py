@@ -35,7 +35,7 @@ from safetensors.torch import save_model as save_weights
 from auditor import __version__
 from auditor.cache import atomic_write_text, default_cache_dir
 from auditor.corpus import Corpus
-from auditor.embeddings import resolve_device
+from auditor.embeddings import native_bf16, resolve_device
 from auditor.errors import InputError
 from auditor.evaluate import EVALUATORS, prompt_of
 from auditor.models import build_from_config, load_model, load_tokenizer, resolve_model
@@ -355,6 +355,10 @@ def _fit(
         schedule.load_state_dict(moments["schedule"])
     pad_id = tokenizer.pad_token_id
     stage = f"training {plan.init} control (lr {lr:g}, seed {seed})"
+    # bf16 autocast on GPUs that support it; CPU training stays fp32 (one code path either way).
+    autocast = torch.autocast(
+        "cuda", dtype=torch.bfloat16, enabled=device.type == "cuda" and native_bf16("cuda")
+    )
     while state["epoch"] < plan.epochs and state["step"] < total and state["stale"] < plan.patience:
         model.train()
         # Data order and dropout masks come from (seed, epoch) alone, so a resumed run repeats
@@ -367,7 +371,8 @@ def _fit(
             if state["step"] >= total:
                 break
             batch = _collate([examples[i] for i in order[start : start + plan.batch_size]], pad_id)
-            loss = model(**{k: v.to(device) for k, v in batch.items()}).loss
+            with autocast:
+                loss = model(**{k: v.to(device) for k, v in batch.items()}).loss
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             optimizer.step()

@@ -1,0 +1,186 @@
+"""Attribution: how much of the candidate's accuracy is chance, distribution fitting, transfer.
+
+With chance accuracy a0 (card), scratch control a_s, pretrained control a_p and candidate a_x,
+all on the same benchmark items (DESIGN.md):
+
+    fitting share  = (a_s - a0) / (a_x - a0)
+    transfer share = (a_p - a_s) / (a_x - a0)
+    residual share = (a_x - a_p) / (a_x - a0)
+
+The three add up to 1. Confidence intervals come from the paired bootstrap over benchmark items:
+each replicate resamples items once and recomputes every model's accuracy on the same resample
+(a control run with several seeds contributes each item's mean correctness over seeds). Where
+a_x is not above a0 the shares are undefined and reported as such (None, with the reason), never
+as NaN; replicates whose denominator is not positive are left out of the interval and counted.
+Beside the shares: each model's accuracy on items the overlap probes flagged vs clean items, and by
+quintile of typicality (the signature of distribution fitting is a scratch control that collapses
+on atypical items while the pretrained control holds).
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+from pydantic import BaseModel
+
+MODELS = ("candidate", "scratch", "pretrained")
+SHARES = ("fitting", "transfer", "residual")
+
+
+class Estimate(BaseModel):
+    value: float | None
+    low: float | None = None
+    high: float | None = None
+    items: int = 0
+
+
+class Attribution(BaseModel):
+    chance: float
+    confidence: float
+    bootstrap: int
+    accuracy: dict[str, Estimate]
+    shares: dict[str, Estimate] | None
+    undefined: str | None = None
+    """Why the shares are undefined, when they are."""
+    undefined_replicates: float = 0.0
+    clean: dict[str, Estimate]
+    flagged: dict[str, Estimate]
+    typicality_quintiles: dict[str, list[Estimate]]
+    verdict: list[str]
+
+
+@dataclass(frozen=True)
+class Scores:
+    """Per-item correctness in [0, 1] for each model (seed means for multi-seed controls)."""
+
+    candidate: np.ndarray
+    scratch: np.ndarray
+    pretrained: np.ndarray
+
+    def of(self, name: str) -> np.ndarray:
+        return getattr(self, name)
+
+
+def _interval(samples: np.ndarray, confidence: float) -> tuple[float | None, float | None]:
+    samples = samples[np.isfinite(samples)]
+    if not len(samples):
+        return None, None
+    tail = (1.0 - confidence) / 2.0
+    low, high = np.quantile(samples, [tail, 1.0 - tail])
+    return float(low), float(high)
+
+
+def _accuracies(scores: Scores, rows: np.ndarray, rng, bootstrap: int, confidence: float):
+    """Accuracy estimates on `rows`, with paired intervals from resampling within them."""
+    resamples = rng.integers(0, max(len(rows), 1), size=(bootstrap, len(rows)))
+    result = {}
+    for name in MODELS:
+        values = scores.of(name)[rows]
+        if not len(values):
+            result[name] = Estimate(value=None, items=0)
+            continue
+        low, high = _interval(values[resamples].mean(axis=1), confidence)
+        result[name] = Estimate(value=float(values.mean()), low=low, high=high, items=len(values))
+    return result
+
+
+def attribute(
+    scores: Scores,
+    chance: float,
+    *,
+    flagged: np.ndarray | None = None,
+    typicality: np.ndarray | None = None,
+    bootstrap: int = 2000,
+    confidence: float = 0.95,
+    seed: int = 0,
+) -> Attribution:
+    n = len(scores.candidate)
+    rng = np.random.default_rng(seed)
+    every = np.arange(n)
+    accuracy = _accuracies(scores, every, rng, bootstrap, confidence)
+    resamples = rng.integers(0, max(n, 1), size=(bootstrap, n))
+    shares, undefined, undefined_share = None, None, 0.0
+    a_x = accuracy["candidate"].value
+    if a_x is None or a_x <= chance:
+        undefined = (
+            "the candidate's accuracy is not above chance, so there is nothing to attribute"
+            if a_x is not None
+            else "no benchmark items"
+        )
+    else:
+        draws = {name: scores.of(name)[resamples].mean(axis=1) for name in MODELS}
+        denominator = draws["candidate"] - chance
+        valid = denominator > 0
+        undefined_share = float(1.0 - valid.mean())
+        numerators = {
+            "fitting": draws["scratch"] - chance,
+            "transfer": draws["pretrained"] - draws["scratch"],
+            "residual": draws["candidate"] - draws["pretrained"],
+        }
+        point = {
+            "fitting": accuracy["scratch"].value - chance,
+            "transfer": accuracy["pretrained"].value - accuracy["scratch"].value,
+            "residual": a_x - accuracy["pretrained"].value,
+        }
+        shares = {}
+        for name in SHARES:
+            replicate = np.where(
+                valid, numerators[name] / np.where(valid, denominator, 1.0), np.nan
+            )
+            low, high = _interval(replicate, confidence)
+            shares[name] = Estimate(value=point[name] / (a_x - chance), low=low, high=high, items=n)
+    flags = np.zeros(n, dtype=bool) if flagged is None else np.asarray(flagged, dtype=bool)
+    clean = _accuracies(scores, every[~flags], rng, bootstrap, confidence)
+    dirty = _accuracies(scores, every[flags], rng, bootstrap, confidence)
+    quintiles = {name: [] for name in MODELS}
+    if typicality is not None and n:
+        edges = np.quantile(typicality, [0.2, 0.4, 0.6, 0.8])
+        bins = np.searchsorted(edges, typicality, side="right")
+        for q in range(5):
+            estimates = _accuracies(scores, every[bins == q], rng, bootstrap, confidence)
+            for name in MODELS:
+                quintiles[name].append(estimates[name])
+    result = Attribution(
+        chance=chance, confidence=confidence, bootstrap=bootstrap, accuracy=accuracy,
+        shares=shares, undefined=undefined, undefined_replicates=undefined_share,
+        clean=clean, flagged=dirty, typicality_quintiles=quintiles, verdict=[],
+    )  # fmt: skip
+    result.verdict = verdict(result)
+    return result
+
+
+def verdict(result: Attribution) -> list[str]:
+    """A few plain sentences derived from the numbers (no fixed prose)."""
+    lines = []
+    a = result.accuracy
+    if result.shares is None:
+        lines.append(f"Shares undefined: {result.undefined}.")
+    else:
+        s = result.shares
+        candidate = a["candidate"].value
+        lines.append(
+            f"Of the candidate's {candidate:.1%} accuracy ({candidate - result.chance:+.1%} "
+            f"over chance), a model trained from scratch on the same data explains "
+            f"{s['fitting'].value:.0%} (distribution fitting), pre-training adds "
+            f"{s['transfer'].value:.0%} (transfer) and {s['residual'].value:.0%} is left over."
+        )
+        if s["fitting"].low is not None and s["fitting"].low > 0.5:
+            lines.append("Most of the gain over chance is reachable by fitting the training "
+                         "distribution alone.")  # fmt: skip
+    flagged, clean = result.flagged["candidate"], result.clean["candidate"]
+    if flagged.items and clean.value is not None:
+        gap = flagged.value - clean.value
+        lines.append(
+            f"On the {flagged.items} items that overlap the training data the candidate scores "
+            f"{flagged.value:.1%}, on the {clean.items} clean items {clean.value:.1%} "
+            f"({gap:+.1%})."
+        )
+    quintiles = result.typicality_quintiles
+    if quintiles["scratch"] and all(q.value is not None for q in quintiles["scratch"]):
+        drop_scratch = quintiles["scratch"][-1].value - quintiles["scratch"][0].value
+        drop_pretrained = quintiles["pretrained"][-1].value - quintiles["pretrained"][0].value
+        lines.append(
+            f"From the least to the most typical fifth of items, the scratch control's accuracy "
+            f"changes by {drop_scratch:+.1%} and the pretrained control's by "
+            f"{drop_pretrained:+.1%}."
+        )
+    return lines

@@ -1,0 +1,81 @@
+"""`audit run --model MODEL --bench DATA [--train DATA] [--base MODEL]`: the whole audit."""
+
+from typing import Annotated
+
+import typer
+
+from auditor.cache import atomic_write_text
+from auditor.cli import options as opt
+from auditor.cli.console import note, progress_bar, stdout
+from auditor.cli.evaluate import AllowPickle, TrustRemoteCode
+from auditor.controls import BUDGETS
+from auditor.errors import InputError
+from auditor.loading import load_corpus
+from auditor.render.run import render_run
+from auditor.run import default_train, run_audit
+from auditor.shift import DEFAULT_ALPHA
+
+
+def run(
+    model: Annotated[
+        str, typer.Option("--model", help="Candidate: a folder, hf:ORG/NAME, or minilm.")
+    ],
+    bench: Annotated[str, typer.Option("--bench", help="Benchmark: a card (trec) or DATA.")],
+    train: Annotated[
+        str | None,
+        typer.Option("--train", help="Post-training data (default: the card's train split)."),
+    ] = None,
+    base: Annotated[
+        str | None,
+        typer.Option("--base", help="Base model of the controls (default: the candidate)."),
+    ] = None,
+    budget: Annotated[
+        str, typer.Option("--budget", help=f"Control budget: {', '.join(BUDGETS)}.")
+    ] = "quick",
+    seeds: Annotated[int, typer.Option("--seeds", help="Control seeds.")] = 1,
+    alpha: Annotated[
+        float, typer.Option("--alpha", help="Shift verdict's error rate.")
+    ] = DEFAULT_ALPHA,
+    allow_pickle: AllowPickle = False,
+    trust_remote_code: TrustRemoteCode = False,
+    output: opt.Format = opt.OutputFormat.table,
+    out: opt.Out = None,
+    cache_dir: opt.CacheDir = None,
+    seed: opt.Seed = 0,
+    device: opt.Device = "cpu",
+    quiet: opt.Quiet = False,
+    text_field: opt.TextField = None,
+    label_field: opt.LabelField = None,
+    encoding: opt.Encoding = None,
+    skip_bad_lines: opt.SkipBadLines = False,
+    max_line_chars: opt.MaxLineChars = 10_000_000,
+) -> None:
+    """Audit a model's benchmark score: overlap, shift, controls and attribution.
+
+    Runs the overlap and shift probes in one pass over the training data, scores the candidate,
+    trains (or reuses) the scratch and pretrained controls, and splits the candidate's accuracy
+    above chance into distribution fitting, transfer and residual, with bootstrap intervals.
+    """
+    if seeds < 1:
+        raise InputError("--seeds must be at least 1.")
+    load = opt.load_options(text_field, label_field, encoding, skip_bad_lines, max_line_chars)
+    bench_corpus = load_corpus(bench, load)
+    train_corpus = load_corpus(default_train(bench_corpus, train), load)
+    for corpus in (bench_corpus, train_corpus):
+        for message in corpus.notes:
+            note(message, quiet)
+    with progress_bar(quiet) as on_progress:
+        report = run_audit(
+            model, bench_corpus, train_corpus, base=base, budget=budget, seeds=seeds,
+            alpha=alpha, seed=seed, device=device, cache_dir=cache_dir,
+            allow_pickle=allow_pickle, trust_remote_code=trust_remote_code,
+            on_progress=on_progress,
+        )  # fmt: skip
+    payload = report.model_dump_json(indent=2)
+    if out is not None:
+        atomic_write_text(out, payload + "\n")
+        note(f"wrote {out}", quiet)
+    if output is opt.OutputFormat.json:
+        print(payload)
+    else:
+        render_run(report, bench_corpus, train_corpus, stdout)

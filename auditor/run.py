@@ -1,0 +1,200 @@
+"""`audit run`: one pipeline from data to attribution.
+
+load -> overlap and shift probes (one streamed pass) -> evaluate the candidate -> train or reuse
+the scratch and pretrained controls -> attribution -> report.
+
+The candidate is scored as it is when it has a head for the benchmark's task (a classifier with
+the benchmark's labels, or a causal LM for generation and multiple choice). A base model without
+such a head cannot answer the benchmark until it is fine-tuned, so its score is the pretrained
+control's (it *is* the base fine-tuned on the training data) and the residual share is zero by
+construction; the report says which case applied.
+"""
+
+import platform
+import subprocess
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from pydantic import BaseModel
+
+from auditor import __version__, cards
+from auditor.attribution import Attribution, Scores, attribute
+from auditor.controls import ControlPlan, ControlResult, run_control
+from auditor.corpus import Corpus
+from auditor.embeddings import Encoder, resolve_device
+from auditor.errors import InputError
+from auditor.evaluate import EVALUATORS
+from auditor.models import load_model, load_tokenizer
+from auditor.overlap import OverlapReport, build_probes
+from auditor.overlap import assemble as assemble_overlap
+from auditor.scan import DEFAULT_BATCH_SIZE, Progress, run_probes
+from auditor.shift import DEFAULT_ALPHA, ShiftReport
+from auditor.shift import assemble as assemble_shift
+from auditor.tasks import TaskSpec, task_of
+from probes import OVERLAP_PROBES, SHIFT_PROBES
+
+SCHEMA_VERSION = 1
+
+
+class ModelScore(BaseModel):
+    model: str
+    how: str
+    """"evaluated as is" or why another score stands in for it."""
+    accuracy: float
+    items: list[dict[str, Any]]
+
+
+class ControlSummary(BaseModel):
+    init: str
+    accuracy: float
+    accuracy_by_seed: list[float]
+    learning_rate: float
+    search: list[dict[str, Any]]
+    train_items: int
+    val_items: int
+    checkpoint: str
+
+
+class RunReport(BaseModel):
+    schema_version: int = SCHEMA_VERSION
+    provenance: dict[str, Any]
+    config: dict[str, Any]
+    task: dict[str, Any]
+    overlap: OverlapReport
+    shift: ShiftReport
+    candidate: ModelScore
+    controls: dict[str, ControlSummary]
+    attribution: Attribution
+
+
+def default_train(bench: Corpus, train: str | None) -> str:
+    if train is not None:
+        return train
+    name = bench.source.partition(":")[0]
+    if cards.is_card(name) and "train" in cards.load_card(name).splits:
+        return f"{name}:train"
+    raise InputError(
+        f"{bench.source}: no --train given and the benchmark has no card with a train split. "
+        "Pass the post-training data with --train DATA."
+    )
+
+
+def score_candidate(model: str, spec: TaskSpec, bench: Corpus, device: str, **load) -> Any:
+    """The candidate's evaluation, or None when it has no head for this task (a base model)."""
+    head, evaluator = EVALUATORS[spec.task]
+    try:
+        network = load_model(model, head, **load).to(resolve_device(device))
+    except InputError:
+        if head == "causal":
+            raise
+        return None
+    if head == "classification":
+        names = {str(n).lower() for n in network.config.id2label.values()}
+        if not {n.lower() for n in spec.label_names or []} <= names:
+            return None
+    tokenizer = load_tokenizer(model, trust_remote_code=load.get("trust_remote_code", False))
+    return evaluator(network, tokenizer, bench, spec)
+
+
+def run_audit(
+    model: str,
+    bench: Corpus,
+    train: Corpus,
+    *,
+    base: str | None = None,
+    budget: str = "quick",
+    seeds: int = 1,
+    alpha: float = DEFAULT_ALPHA,
+    seed: int = 0,
+    device: str = "cpu",
+    cache_dir: Path | None = None,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    allow_pickle: bool = False,
+    trust_remote_code: bool = False,
+    on_progress: Progress | None = None,
+) -> RunReport:
+    load = {"allow_pickle": allow_pickle, "trust_remote_code": trust_remote_code}
+    spec = task_of(bench, train)
+    if spec.chance is None:
+        raise InputError(f"{bench.source}: the benchmark's chance accuracy is unknown.")
+    encoder = Encoder("minilm", device=device, cache_dir=cache_dir)
+    shared = {"seed": seed}
+    probes = build_probes([*OVERLAP_PROBES, *SHIFT_PROBES], {
+        "minhash": {"seed": seed + 1}, "mmd": shared, "c2st": shared, "typicality": shared,
+    })  # fmt: skip
+    results = run_probes(train, bench, probes, encoder=encoder, batch_size=batch_size,
+                         on_progress=on_progress)  # fmt: skip
+    overlap = assemble_overlap(train, bench, [r for r in results if r.probe in OVERLAP_PROBES])
+    shift = assemble_shift(train, bench, [r for r in results if r.probe in SHIFT_PROBES], alpha)
+    evaluated = score_candidate(model, spec, bench, device, **load)
+    base = base or model
+    if evaluated is None and base != model:
+        raise InputError(
+            f"{model}: it has no head for this {spec.task} benchmark (labels "
+            f"{spec.label_names}), so it cannot be scored as the candidate."
+        )
+    controls: dict[str, ControlResult] = {}
+    for init in ("scratch", "pretrained"):
+        plan = ControlPlan.from_budget(base, init, budget, seeds=seeds)
+        controls[init] = run_control(plan, train, bench, spec, cache_dir=cache_dir, device=device,
+                                     on_progress=on_progress, **load)  # fmt: skip
+    if evaluated is None:
+        candidate = ModelScore(model=model, accuracy=controls["pretrained"].accuracy,
+                               items=controls["pretrained"].items,
+                               how="a base model with no head for this task: scored as its "
+                                   "fine-tuned self, the pretrained control")  # fmt: skip
+    else:
+        candidate = ModelScore(model=model, accuracy=evaluated.accuracy, items=evaluated.items,
+                               how="evaluated as is")  # fmt: skip
+    scores = Scores(
+        candidate=np.array([float(i["correct"]) for i in candidate.items]),
+        scratch=np.array([np.mean(i["correct_by_seed"]) for i in controls["scratch"].items]),
+        pretrained=np.array([np.mean(i["correct_by_seed"]) for i in controls["pretrained"].items]),
+    )
+    typicality = np.array([item.typicality for item in shift.items], dtype=float)
+    attribution = attribute(scores, spec.chance, seed=seed,
+                            flagged=np.array([item.flagged for item in overlap.items]),
+                            typicality=typicality)  # fmt: skip
+    config = {"model": model, "base": base, "bench": bench.source, "train": train.source,
+              "budget": budget, "seeds": seeds, "alpha": alpha, "seed": seed,
+              "device": device, "batch_size": batch_size}  # fmt: skip
+    return RunReport(
+        provenance=provenance(),
+        config=config,
+        task={"type": spec.task, "chance": spec.chance, "labels": spec.label_names},
+        overlap=overlap,
+        shift=shift,
+        candidate=candidate,
+        controls={init: summarise(init, result) for init, result in controls.items()},
+        attribution=attribution,
+    )
+
+
+def summarise(init: str, result: ControlResult) -> ControlSummary:
+    fields = {key: getattr(result, key) for key in ControlSummary.model_fields if key != "init"}
+    return ControlSummary(init=init, **fields)
+
+
+def provenance() -> dict[str, Any]:
+    """Tool version, git hash, date and library versions (as lm-evaluation-harness records)."""
+    import datasets
+    import sklearn
+    import torch
+    import transformers
+
+    try:
+        git = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=Path(__file__).parent, capture_output=True,
+            text=True, timeout=5, check=False,
+        ).stdout.strip() or None  # fmt: skip
+    except OSError:
+        git = None
+    return {
+        "tool": "audit", "version": __version__, "git": git,
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "python": platform.python_version(), "torch": torch.__version__,
+        "transformers": transformers.__version__, "datasets": datasets.__version__,
+        "numpy": np.__version__, "scikit-learn": sklearn.__version__,
+    }  # fmt: skip
