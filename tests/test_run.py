@@ -34,12 +34,18 @@ def data(tmp_path_factory):
     return folder, bench, train_file, tiny_bert(folder / "base")
 
 
-def test_run_report_for_a_base_model(data) -> None:
+@pytest.fixture(scope="module")
+def base_run(data):
     folder, bench, train, base = data
     out = folder / "report.json"
     args = ["run", "--model", str(base), "--bench", str(bench), "--train", str(train)]
     result = runner.invoke(app, [*args, "--out", str(out), "--cache-dir", str(folder / "c")])
     assert result.exit_code == 0, result.output
+    return result, out
+
+
+def test_run_report_for_a_base_model(base_run) -> None:
+    result, out = base_run
     report = json.loads(out.read_text())
     assert report["schema_version"] == 1 and report["provenance"]["version"]
     assert report["candidate"]["how"].startswith("a base model")
@@ -56,9 +62,9 @@ def test_run_report_for_a_base_model(data) -> None:
     assert "Accuracy" in result.stdout and "Overlap" in result.stdout
 
 
-def test_run_scores_a_trained_candidate_as_is(data) -> None:
+def test_run_scores_a_trained_candidate_as_is(data, base_run) -> None:
     folder, bench, train, base = data
-    first = json.loads((folder / "report.json").read_text())
+    first = json.loads(base_run[1].read_text())
     candidate = first["controls"]["pretrained"]["checkpoint"]
     result = runner.invoke(app, ["run", "--model", candidate, "--base", str(base), "--bench",
                                  str(bench), "--train", str(train), "--format", "json",
@@ -76,3 +82,58 @@ def test_run_without_train_needs_a_card(data) -> None:
     _, bench, _, base = data
     result = runner.invoke(app, ["run", "--model", str(base), "--bench", str(bench)])
     assert result.exit_code == 2 and "--train" in result.output
+
+
+def write_policy(path: Path, text: str) -> Path:
+    path.write_text(text)
+    return path
+
+
+def test_gate_exit_codes_and_outputs(base_run, tmp_path, monkeypatch) -> None:
+    _, report = base_run
+    lenient = write_policy(tmp_path / "lenient.toml", "[rules]\nmax_flagged_fraction = 1.0\n")
+    passed = runner.invoke(app, ["gate", str(report), "--policy", str(lenient)])
+    assert passed.exit_code == 0, passed.output
+    assert "PASS max_flagged_fraction" in passed.stdout
+    strict = write_policy(tmp_path / "strict.toml", "[rules]\nmax_exact_duplicates = 0\n"
+                          "max_flagged_fraction = 0.0\n")  # fmt: skip
+    summary = tmp_path / "summary.md"
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    junit = tmp_path / "gate.xml"
+    failed = runner.invoke(
+        app, ["gate", str(report), "--policy", str(strict), "--junit", str(junit)]
+    )
+    assert failed.exit_code == 1  # five planted copies: exact duplicates > 0
+    assert "FAIL max_exact_duplicates" in failed.stdout
+    assert "::error title=audit gate%3A max_exact_duplicates::" in failed.stdout
+    assert "| max_exact_duplicates | fail |" in summary.read_text()
+    from xml.etree import ElementTree
+
+    suite = ElementTree.fromstring(junit.read_bytes())
+    assert suite.get("tests") == "2" and suite.get("failures") == "2"
+
+
+def test_gate_rejects_bad_policies_and_reports(base_run, tmp_path) -> None:
+    _, report = base_run
+    typo = write_policy(tmp_path / "typo.toml", "[rules]\nmax_flaged_fraction = 0.1\n")
+    bad = runner.invoke(app, ["gate", str(report), "--policy", str(typo)])
+    assert bad.exit_code == 2 and "max_flaged_fraction" in bad.output
+    data = json.loads(report.read_text())
+    old = tmp_path / "old.json"
+    old.write_text(json.dumps({**data, "schema_version": 99}))
+    mismatch = runner.invoke(app, ["gate", str(old)])
+    assert mismatch.exit_code == 2 and "schema_version 99" in mismatch.output
+    empty = tmp_path / "empty.json"
+    data["overlap"]["items"] = []
+    empty.write_text(json.dumps(data))
+    lenient = write_policy(tmp_path / "lenient.toml", "[rules]\n")
+    never = runner.invoke(app, ["gate", str(empty), "--policy", str(lenient)])
+    assert never.exit_code == 1 and "no benchmark items" in never.stdout
+
+
+def test_github_escaping() -> None:
+    from auditor.gate import github_escape
+
+    assert github_escape("100%\nnext: a,b") == "100%25%0Anext: a,b"
+    assert github_escape("a: b,c", property_value=True) == "a%3A b%2Cc"

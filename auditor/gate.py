@@ -1,0 +1,166 @@
+"""The release gate: check a run report against a policy of limits.
+
+The policy is TOML (`ci/policy.toml` is the default) with a `[rules]` table; a rule that is
+absent is not checked, a misspelled one is an error. Each rule compares one number of the report
+with its limit:
+
+| rule | value checked |
+| --- | --- |
+| max_flagged_fraction | share of benchmark items any overlap probe flagged |
+| max_exact_duplicates | benchmark items the `exact` probe flagged |
+| max_fitting_share | upper end of the fitting share's confidence interval |
+| max_clean_gap | candidate accuracy on all items minus on clean items |
+| max_drift_score | the c2st drift score (2·AUC − 1) |
+
+A rule whose value the report cannot give (shares undefined, a test skipped) is a warning, which
+fails the gate only with `fail_on_warnings = true`. A report with no benchmark items never passes.
+"""
+
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from auditor.errors import InputError
+from auditor.run import SCHEMA_VERSION, RunReport
+
+Status = Literal["pass", "fail", "warn"]
+DEFAULT_POLICY = Path(__file__).resolve().parent.parent / "ci" / "policy.toml"
+
+
+class Rules(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    max_flagged_fraction: float | None = None
+    max_exact_duplicates: int | None = None
+    max_fitting_share: float | None = None
+    max_clean_gap: float | None = None
+    max_drift_score: float | None = None
+
+
+class Policy(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    fail_on_warnings: bool = False
+    rules: Rules = Rules()
+
+
+@dataclass(frozen=True)
+class Outcome:
+    rule: str
+    status: Status
+    value: float | None
+    limit: float | None
+    message: str
+
+
+def load_policy(path: Path) -> Policy:
+    try:
+        return Policy.model_validate(tomllib.loads(path.read_text(encoding="utf-8")))
+    except OSError as error:
+        raise InputError(f"{path}: cannot read the policy ({error.strerror}).") from error
+    except tomllib.TOMLDecodeError as error:
+        raise InputError(f"{path}: not valid TOML ({error}).") from error
+    except ValidationError as error:
+        raise InputError(f"{path}: invalid policy.\n{error}") from error
+
+
+def load_report(path: Path) -> RunReport:
+    import json
+
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as error:
+        raise InputError(f"{path}: cannot read the report ({error.strerror}).") from error
+    except json.JSONDecodeError as error:
+        raise InputError(f"{path}: not JSON ({error.msg} at line {error.lineno}).") from error
+    version = data.get("schema_version") if isinstance(data, dict) else None
+    if version != SCHEMA_VERSION:
+        raise InputError(
+            f"{path}: report schema_version {version!r}, this audit reads {SCHEMA_VERSION}. "
+            "Regenerate the report with this version of audit (`audit run ... --out FILE`)."
+        )
+    try:
+        return RunReport.model_validate(data)
+    except ValidationError as error:
+        raise InputError(f"{path}: not an `audit run` report.\n{error}") from error
+
+
+def _values(report: RunReport) -> dict[str, float | None]:
+    attribution = report.attribution
+    shares = attribution.shares
+    clean = attribution.clean["candidate"].value
+    c2st = report.shift.tests.get("c2st", {})
+    return {
+        "max_flagged_fraction": report.overlap.summary.fraction,
+        "max_exact_duplicates": report.overlap.probes["exact"].flagged
+        if "exact" in report.overlap.probes
+        else None,
+        "max_fitting_share": shares["fitting"].high if shares else None,
+        "max_clean_gap": None if clean is None else report.candidate.accuracy - clean,
+        "max_drift_score": c2st.get("drift_score"),
+    }
+
+
+def check(report: RunReport, policy: Policy) -> list[Outcome]:
+    outcomes = []
+    if not report.overlap.items:
+        empty = "the report has no benchmark items: nothing was audited"
+        outcomes.append(Outcome("benchmark_items", "fail", 0, 1, empty))
+    values = _values(report)
+    for rule, limit in policy.rules.model_dump().items():
+        if limit is None:
+            continue
+        value = values[rule]
+        if value is None:
+            outcomes.append(Outcome(rule, "warn", None, limit, "the report has no value for it"))
+        elif value <= limit:
+            outcomes.append(Outcome(rule, "pass", value, limit, f"{value:.4g} <= {limit:g}"))
+        else:
+            outcomes.append(Outcome(rule, "fail", value, limit, f"{value:.4g} > {limit:g}"))
+    return outcomes
+
+
+def passed(outcomes: list[Outcome], policy: Policy) -> bool:
+    failing = {"fail", "warn"} if policy.fail_on_warnings else {"fail"}
+    return not any(outcome.status in failing for outcome in outcomes)
+
+
+def markdown(outcomes: list[Outcome], ok: bool) -> str:
+    title = f"### audit gate: {'passed' if ok else 'failed'}"
+    lines = [title, "", "| rule | status | value | limit |", "| --- | --- | --- | --- |"]
+    for o in outcomes:
+        value = "—" if o.value is None else f"{o.value:.4g}"
+        lines.append(f"| {o.rule} | {o.status} | {value} | {o.limit:g} |")
+    return "\n".join(lines) + "\n"
+
+
+def github_escape(text: str, *, property_value: bool = False) -> str:
+    """Escape workflow-command text (and property values) as GitHub's toolkit does."""
+    text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    if property_value:
+        text = text.replace(":", "%3A").replace(",", "%2C")
+    return text
+
+
+def annotation(outcome: Outcome) -> str:
+    level = "error" if outcome.status == "fail" else "warning"
+    title = github_escape(f"audit gate: {outcome.rule}", property_value=True)
+    return f"::{level} title={title}::{github_escape(outcome.message)}"
+
+
+def junit(outcomes: list[Outcome]) -> bytes:
+    from xml.etree import ElementTree
+
+    failures = sum(o.status == "fail" for o in outcomes)
+    suite = ElementTree.Element("testsuite", name="audit gate", tests=str(len(outcomes)),
+                                failures=str(failures))  # fmt: skip
+    for o in outcomes:
+        case = ElementTree.SubElement(suite, "testcase", classname="audit.gate", name=o.rule)
+        if o.status == "fail":
+            ElementTree.SubElement(case, "failure", message=o.message).text = o.message
+        elif o.status == "warn":
+            ElementTree.SubElement(case, "skipped", message=o.message)
+    return ElementTree.tostring(suite, encoding="utf-8", xml_declaration=True)
