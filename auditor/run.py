@@ -55,6 +55,8 @@ class ControlSummary(BaseModel):
     train_items: int
     val_items: int
     checkpoint: str
+    items: list[dict[str, Any]]
+    """Per benchmark item: index, prediction, gold, correct, correct_by_seed."""
 
 
 class RunReport(BaseModel):

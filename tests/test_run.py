@@ -11,6 +11,7 @@ from auditor.loading import load_corpus
 from tests.models import tiny_bert
 
 runner = CliRunner()
+XSS = "What is </script><img src=x onerror=alert(1)> | `tick` ?"
 
 
 @pytest.fixture(scope="module")
@@ -26,11 +27,15 @@ def data(tmp_path_factory):
 
     bench = write("bench.jsonl", test, range(80))
     train_file = write("train.jsonl", train, range(300))
-    with train_file.open("a") as handle:  # plant 5 benchmark items in the training data
+    hostile = json.dumps({"text": XSS, "label": "DESC"}) + "\n"  # dataset text that is markup
+    with bench.open("a") as handle:
+        handle.write(hostile)
+    with train_file.open("a") as handle:  # plant 5 benchmark items and the hostile one
         for i in range(5):
             handle.write(
                 json.dumps({"text": test.texts[i], "label": test.column("label")[i]}) + "\n"
             )
+        handle.write(hostile)
     return folder, bench, train_file, tiny_bert(folder / "base")
 
 
@@ -39,7 +44,15 @@ def base_run(data):
     folder, bench, train, base = data
     out = folder / "report.json"
     args = ["run", "--model", str(base), "--bench", str(bench), "--train", str(train)]
-    result = runner.invoke(app, [*args, "--out", str(out), "--cache-dir", str(folder / "c")])
+    outs = [
+        "--out",
+        str(out),
+        "--out",
+        str(folder / "report.md"),
+        "--out",
+        str(folder / "report.html"),
+    ]
+    result = runner.invoke(app, [*args, *outs, "--cache-dir", str(folder / "c")])
     assert result.exit_code == 0, result.output
     return result, out
 
@@ -58,7 +71,7 @@ def test_run_report_for_a_base_model(base_run) -> None:
     else:
         assert "not above chance" in attribution["undefined"]
     assert attribution["flagged"]["candidate"]["items"] >= 5  # the planted copies
-    assert len(report["overlap"]["items"]) == 80 and len(report["shift"]["items"]) == 80
+    assert len(report["overlap"]["items"]) == 81 and len(report["shift"]["items"]) == 81
     assert "Accuracy" in result.stdout and "Overlap" in result.stdout
 
 
@@ -137,3 +150,23 @@ def test_github_escaping() -> None:
 
     assert github_escape("100%\nnext: a,b") == "100%25%0Anext: a,b"
     assert github_escape("a: b,c", property_value=True) == "a%3A b%2Cc"
+
+
+def test_report_validates_against_the_committed_schema(base_run) -> None:
+    import jsonschema
+
+    from auditor.schema import SCHEMA_PATH, run_report_schema
+
+    committed = json.loads(SCHEMA_PATH.read_text())
+    assert committed == run_report_schema(), "regenerate it: python -m auditor.schema"
+    jsonschema.validate(json.loads(base_run[1].read_text()), committed)
+
+
+def test_html_and_markdown_reports_are_inert(base_run) -> None:
+    folder = base_run[1].parent
+    page = (folder / "report.html").read_text()
+    assert page.startswith("<!DOCTYPE html>") and page.count("<svg") >= 3
+    assert "<img" not in page and "<script" not in page and "onerror=alert(1)&gt;" in page
+    summary = (folder / "report.md").read_text()
+    assert "<img" not in summary and "\\| \\`tick\\`" in summary
+    assert len(summary.encode()) < 1 << 20

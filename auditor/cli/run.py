@@ -1,5 +1,8 @@
 """`audit run --model MODEL --bench DATA [--train DATA] [--base MODEL]`: the whole audit."""
 
+import sys
+from enum import StrEnum
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -11,9 +14,23 @@ from auditor.cli.evaluate import AllowPickle, TrustRemoteCode
 from auditor.controls import BUDGETS
 from auditor.errors import InputError
 from auditor.loading import load_corpus
+from auditor.render.html import render_html
+from auditor.render.markdown import render_markdown
 from auditor.render.run import render_run
 from auditor.run import default_train, run_audit
 from auditor.shift import DEFAULT_ALPHA
+
+
+class ReportFormat(StrEnum):
+    """How `audit run` prints its report: table for a terminal, the rest for files and scripts."""
+
+    table = "table"
+    json = "json"
+    markdown = "markdown"
+    html = "html"
+
+
+SUFFIXES = {".json": ReportFormat.json, ".md": ReportFormat.markdown, ".html": ReportFormat.html}
 
 
 def run(
@@ -38,8 +55,14 @@ def run(
     ] = DEFAULT_ALPHA,
     allow_pickle: AllowPickle = False,
     trust_remote_code: TrustRemoteCode = False,
-    output: opt.Format = opt.OutputFormat.table,
-    out: opt.Out = None,
+    output: Annotated[
+        ReportFormat,
+        typer.Option("--format", "-f", help="table (rich), json, markdown or html on stdout."),
+    ] = ReportFormat.table,
+    out: Annotated[
+        list[Path] | None,
+        typer.Option("--out", "-o", help="Write the report; .json, .md or .html (repeatable)."),
+    ] = None,
     cache_dir: opt.CacheDir = None,
     seed: opt.Seed = 0,
     device: opt.Device = "cpu",
@@ -71,11 +94,17 @@ def run(
             allow_pickle=allow_pickle, trust_remote_code=trust_remote_code,
             on_progress=on_progress,
         )  # fmt: skip
-    payload = report.model_dump_json(indent=2)
-    if out is not None:
-        atomic_write_text(out, payload + "\n")
-        note(f"wrote {out}", quiet)
-    if output is opt.OutputFormat.json:
-        print(payload)
-    else:
+    writers = {
+        ReportFormat.json: lambda: report.model_dump_json(indent=2) + "\n",
+        ReportFormat.markdown: lambda: render_markdown(report, bench_corpus),
+        ReportFormat.html: lambda: render_html(report, bench_corpus, train_corpus),
+    }
+    for path in out or []:
+        if path.suffix.lower() not in SUFFIXES:
+            raise InputError(f"--out {path}: name the file .json, .md or .html.")
+        atomic_write_text(path, writers[SUFFIXES[path.suffix.lower()]]())
+        note(f"wrote {path}", quiet)
+    if output is ReportFormat.table:
         render_run(report, bench_corpus, train_corpus, stdout)
+    else:
+        sys.stdout.write(writers[output]())
