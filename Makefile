@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/audit overlap --train trec:train --bench trec:test --out overlap-report.json
+	$(BIN)/audit run --model minilm --bench trec --out report.json --out report.md --out report.html
 
 test: $(STAMP)
 	$(BIN)/ruff check .

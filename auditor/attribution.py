@@ -163,7 +163,13 @@ def verdict(result: Attribution) -> list[str]:
             f"{s['fitting'].value:.0%} (distribution fitting), pre-training adds "
             f"{s['transfer'].value:.0%} (transfer) and {s['residual'].value:.0%} is left over."
         )
-        if s["fitting"].low is not None and s["fitting"].low > 0.5:
+        widths = [e.high - e.low for e in s.values() if e.low is not None and e.high is not None]
+        if widths and max(widths) > 1.0:
+            lines.append(
+                "The candidate is barely above chance, so these shares are imprecise (their "
+                f"intervals span up to {max(widths):.0%})."
+            )
+        elif s["fitting"].low is not None and s["fitting"].low > 0.5:
             lines.append("Most of the gain over chance is reachable by fitting the training "
                          "distribution alone.")  # fmt: skip
     flagged, clean = result.flagged["candidate"], result.clean["candidate"]
