@@ -170,3 +170,30 @@ def test_html_and_markdown_reports_are_inert(base_run) -> None:
     summary = (folder / "report.md").read_text()
     assert "<img" not in summary and "\\| \\`tick\\`" in summary
     assert len(summary.encode()) < 1 << 20
+
+
+def test_run_on_a_generation_benchmark(tmp_path) -> None:
+    """GSM8K slices with a tiny causal LM: scored as is (it has a language-model head)."""
+    from tests.models import tiny_gpt2
+
+    train, test = load_corpus("gsm8k:train"), load_corpus("gsm8k:test")
+
+    def write(name: str, corpus, count: int) -> Path:
+        pairs = zip(corpus.texts[:count], corpus.column("answer")[:count], strict=True)
+        path = tmp_path / name
+        path.write_text("".join(json.dumps({"question": q, "answer": a}) + "\n" for q, a in pairs))
+        return path
+
+    base = tiny_gpt2(tmp_path / "gpt2")
+    args = ["run", "--model", str(base), "--bench", str(write("bench.jsonl", test, 4)),
+            "--train", str(write("train.jsonl", train, 32)), "--cache-dir", str(tmp_path / "c"),
+            "--format", "json", "-q"]  # fmt: skip
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["task"]["type"] == "generation" and report["task"]["chance"] == 0.0
+    assert report["candidate"]["how"] == "evaluated as is"
+    assert len(report["candidate"]["items"]) == 4
+    assert set(report["controls"]) == {"scratch", "pretrained"}
+    attribution = report["attribution"]
+    assert (attribution["shares"] is None) == (report["candidate"]["accuracy"] <= 0.0)
