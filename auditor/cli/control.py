@@ -8,13 +8,11 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from auditor.cache import atomic_write_text
 from auditor.cli import options as opt
-from auditor.cli.console import note, progress_bar, stdout
+from auditor.cli.console import progress_bar, stdout
 from auditor.cli.evaluate import AllowPickle, TrustRemoteCode
 from auditor.controls import BUDGETS, INITS, ControlPlan, run_control
 from auditor.errors import InputError
-from auditor.loading import load_corpus
 from auditor.tasks import task_of
 
 
@@ -67,8 +65,7 @@ def control(
         learning_rates=tuple(lr) if lr else None, batch_size=batch_size, seeds=seeds,
     )  # fmt: skip
     load = opt.load_options(text_field, label_field, encoding, skip_bad_lines, max_line_chars)
-    bench_corpus = load_corpus(bench, load)
-    train_corpus = load_corpus(train, load)
+    bench_corpus, train_corpus = opt.load_data([bench, train], load, quiet)
     spec = task_of(bench_corpus, train_corpus)
     with progress_bar(quiet) as on_progress:
         result = run_control(
@@ -77,9 +74,7 @@ def control(
             on_progress=on_progress,
         )  # fmt: skip
     payload = json.dumps({"schema_version": 1, **asdict(result)}, indent=2, default=str)
-    if out is not None:
-        atomic_write_text(out, payload + "\n")
-        note(f"wrote {out}", quiet)
+    opt.write_json(payload, out, quiet)
     if output is opt.OutputFormat.json:
         print(payload)
         return

@@ -7,12 +7,10 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from auditor.cache import atomic_write_text
 from auditor.cli import options as opt
 from auditor.cli.console import note, stdout
 from auditor.embeddings import resolve_device
 from auditor.evaluate import EVALUATORS
-from auditor.loading import load_corpus
 from auditor.models import load_model, load_tokenizer
 from auditor.tasks import task_of
 
@@ -53,7 +51,7 @@ def evaluate(
     choice). Weights load from safetensors only unless --allow-pickle.
     """
     load = opt.load_options(text_field, label_field, encoding, skip_bad_lines, max_line_chars)
-    corpus = load_corpus(bench, load)
+    (corpus,) = opt.load_data([bench], load, quiet)
     spec = task_of(corpus)
     head, evaluator = EVALUATORS[spec.task]
     tokenizer = load_tokenizer(model, trust_remote_code=trust_remote_code)
@@ -68,9 +66,7 @@ def evaluate(
         "schema_version": 1, "model": model, "bench": corpus.describe(), "task": spec.task,
         "accuracy": result.accuracy, "chance": spec.chance, **result.extra, "items": result.items,
     }, indent=2)  # fmt: skip
-    if out is not None:
-        atomic_write_text(out, payload + "\n")
-        note(f"wrote {out}", quiet)
+    opt.write_json(payload, out, quiet)
     if output is opt.OutputFormat.json:
         print(payload)
         return

@@ -6,7 +6,10 @@ from typing import Annotated
 
 import typer
 
-from auditor.loading import LoadOptions
+from auditor.cache import atomic_write_text
+from auditor.cli.console import note
+from auditor.corpus import Corpus
+from auditor.loading import LoadOptions, load_corpus
 from auditor.loading.readers import ReadOptions
 
 
@@ -75,3 +78,19 @@ def load_options(
         encoding=encoding,
         read=ReadOptions(max_line_chars=max_line_chars, skip_bad_lines=skip_bad_lines),
     )
+
+
+def load_data(specs: list[str], options: LoadOptions, quiet: bool) -> list[Corpus]:
+    """Load each DATA argument, printing what loading decided (detected encodings, skips)."""
+    corpora = [load_corpus(spec, options) for spec in specs]
+    for corpus in corpora:
+        for message in corpus.notes:
+            note(message, quiet)
+    return corpora
+
+
+def write_json(payload: str, out: Path | None, quiet: bool) -> None:
+    """Write a JSON report to `--out` atomically, if asked."""
+    if out is not None:
+        atomic_write_text(out, payload + "\n")
+        note(f"wrote {out}", quiet)

@@ -4,12 +4,10 @@ from typing import Annotated
 
 import typer
 
-from auditor.cache import atomic_write_text
 from auditor.cli import options as opt
-from auditor.cli.console import note, progress_bar, stdout
+from auditor.cli.console import progress_bar, stdout
 from auditor.embeddings import Encoder
 from auditor.errors import InputError
-from auditor.loading import load_corpus
 from auditor.overlap import build_probes, run_overlap
 from auditor.render.overlap import render_overlap
 from auditor.scan import DEFAULT_BATCH_SIZE
@@ -66,11 +64,7 @@ def overlap(
     if batch_size < 1:
         raise InputError("--batch-size must be at least 1.")
     load = opt.load_options(text_field, label_field, encoding, skip_bad_lines, max_line_chars)
-    bench_corpus = load_corpus(bench, load)
-    train_corpus = load_corpus(train, load)
-    for corpus in (bench_corpus, train_corpus):
-        for message in corpus.notes:
-            note(message, quiet)
+    bench_corpus, train_corpus = opt.load_data([bench, train], load, quiet)
     probes = build_probes(names, {
         "ngram": {"n": ngram_n},
         "minhash": {"threshold": minhash_threshold, "seed": seed},
@@ -83,9 +77,7 @@ def overlap(
             batch_size=batch_size, on_progress=on_progress,
         )  # fmt: skip
     payload = report.model_dump_json(indent=2)
-    if out is not None:
-        atomic_write_text(out, payload + "\n")
-        note(f"wrote {out}", quiet)
+    opt.write_json(payload, out, quiet)
     if output is opt.OutputFormat.json:
         print(payload)
     else:

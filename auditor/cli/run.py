@@ -13,7 +13,6 @@ from auditor.cli.console import note, progress_bar, stdout
 from auditor.cli.evaluate import AllowPickle, TrustRemoteCode
 from auditor.controls import BUDGETS
 from auditor.errors import InputError
-from auditor.loading import load_corpus
 from auditor.render.html import render_html
 from auditor.render.markdown import render_markdown
 from auditor.render.run import render_run
@@ -82,11 +81,8 @@ def run(
     if seeds < 1:
         raise InputError("--seeds must be at least 1.")
     load = opt.load_options(text_field, label_field, encoding, skip_bad_lines, max_line_chars)
-    bench_corpus = load_corpus(bench, load)
-    train_corpus = load_corpus(default_train(bench_corpus, train), load)
-    for corpus in (bench_corpus, train_corpus):
-        for message in corpus.notes:
-            note(message, quiet)
+    (bench_corpus,) = opt.load_data([bench], load, quiet)
+    (train_corpus,) = opt.load_data([default_train(bench_corpus, train)], load, quiet)
     with progress_bar(quiet) as on_progress:
         report = run_audit(
             model, bench_corpus, train_corpus, base=base, budget=budget, seeds=seeds,
