@@ -15,6 +15,15 @@ from auditor.run import RunReport
 
 TOP_ITEMS = 30
 _COLOURS = {"candidate": "#1f77b4", "scratch": "#d62728", "pretrained": "#2ca02c"}
+_LINE = {  # the candidate dashed on top: it often coincides with the pretrained control
+    name: {
+        "color": colour,
+        "marker": "o",
+        "linestyle": "--" if name == "candidate" else "-",
+        "zorder": 3 if name == "candidate" else 2,
+    }
+    for name, colour in _COLOURS.items()
+}
 _STYLE = """
 body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;color:#222;padding:0 1em}
 table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px;
@@ -96,8 +105,9 @@ def _figures(report: RunReport) -> list[tuple[str, str]]:
             values = [
                 q.value if q.value is not None else np.nan for q in a.typicality_quintiles[name]
             ]
-            ax.plot(range(1, 6), values, marker="o", label=name, color=_COLOURS[name])
+            ax.plot(range(1, 6), values, label=name, **_LINE[name])
         ax.axhline(a.chance, color="gray", linestyle=":", label="chance")
+        ax.set_xticks(range(1, 6))
         ax.set_xlabel("typicality quintile (1 = least typical)")
         ax.set_ylabel("accuracy")
         ax.legend(fontsize=8)
@@ -136,7 +146,8 @@ def _figures(report: RunReport) -> list[tuple[str, str]]:
         for name in MODELS:
             correct = np.array([float(i["correct"]) for i in items[name]])
             means = [correct[bins == b].mean() if (bins == b).any() else np.nan for b in range(5)]
-            ax.plot(range(1, 6), means, marker="o", label=name, color=_COLOURS[name])
+            ax.plot(range(1, 6), means, label=name, **_LINE[name])
+        ax.set_xticks(range(1, 6))
         ax.set_xlabel("overlap quintile (1 = least similar to training)")
         ax.set_ylabel("accuracy")
         ax.legend(fontsize=8)
