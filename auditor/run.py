@@ -10,6 +10,8 @@ control's (it *is* the base fine-tuned on the training data) and the residual sh
 construction; the report says which case applied.
 """
 
+import hashlib
+import json
 import platform
 import subprocess
 from datetime import UTC, datetime
@@ -21,6 +23,7 @@ from pydantic import BaseModel
 
 from auditor import __version__, cards
 from auditor.attribution import Attribution, Scores, attribute
+from auditor.cache import atomic_write_text, default_cache_dir
 from auditor.controls import ControlPlan, ControlResult, run_control
 from auditor.corpus import Corpus
 from auditor.embeddings import Encoder, resolve_device
@@ -100,6 +103,47 @@ def score_candidate(model: str, spec: TaskSpec, bench: Corpus, device: str, **lo
     return evaluator(network, tokenizer, bench, spec)
 
 
+def probe_reports(
+    train: Corpus,
+    bench: Corpus,
+    *,
+    seed: int,
+    alpha: float,
+    device: str,
+    cache_dir: Path | None,
+    batch_size: int,
+    on_progress: Progress | None,
+) -> tuple[OverlapReport, ShiftReport]:
+    """The overlap and shift reports from one streamed pass, cached by everything that
+    determines them (data fingerprints and sources, probe parameters, tool version and git hash),
+    so a repeated run reads them back instead of rescanning."""
+    shared = {"seed": seed}
+    probes = build_probes([*OVERLAP_PROBES, *SHIFT_PROBES], {
+        "minhash": {"seed": seed + 1}, "mmd": shared, "c2st": shared, "typicality": shared,
+    })  # fmt: skip
+    identity = {
+        "train": [train.source, train.fingerprint], "bench": [bench.source, bench.fingerprint],
+        "probes": {probe.name: probe.get_params() for probe in probes}, "alpha": alpha,
+        "batch_size": batch_size, "tool": [__version__, provenance()["git"]],
+    }  # fmt: skip
+    digest = hashlib.sha256(json.dumps(identity, sort_keys=True, default=str).encode())
+    path = Path(cache_dir or default_cache_dir()) / "runs" / f"{digest.hexdigest()[:20]}.json"
+    if path.is_file():
+        try:
+            cached = json.loads(path.read_text())
+            return OverlapReport(**cached["overlap"]), ShiftReport(**cached["shift"])
+        except (ValueError, KeyError, TypeError):
+            pass  # unreadable: recompute and overwrite
+    encoder = Encoder("minilm", device=device, cache_dir=cache_dir)
+    results = run_probes(train, bench, probes, encoder=encoder, batch_size=batch_size,
+                         on_progress=on_progress)  # fmt: skip
+    overlap = assemble_overlap(train, bench, [r for r in results if r.probe in OVERLAP_PROBES])
+    shift = assemble_shift(train, bench, [r for r in results if r.probe in SHIFT_PROBES], alpha)
+    payload = {"overlap": overlap.model_dump(mode="json"), "shift": shift.model_dump(mode="json")}
+    atomic_write_text(path, json.dumps(payload))
+    return overlap, shift
+
+
 def run_audit(
     model: str,
     bench: Corpus,
@@ -121,15 +165,9 @@ def run_audit(
     spec = task_of(bench, train)
     if spec.chance is None:
         raise InputError(f"{bench.source}: the benchmark's chance accuracy is unknown.")
-    encoder = Encoder("minilm", device=device, cache_dir=cache_dir)
-    shared = {"seed": seed}
-    probes = build_probes([*OVERLAP_PROBES, *SHIFT_PROBES], {
-        "minhash": {"seed": seed + 1}, "mmd": shared, "c2st": shared, "typicality": shared,
-    })  # fmt: skip
-    results = run_probes(train, bench, probes, encoder=encoder, batch_size=batch_size,
-                         on_progress=on_progress)  # fmt: skip
-    overlap = assemble_overlap(train, bench, [r for r in results if r.probe in OVERLAP_PROBES])
-    shift = assemble_shift(train, bench, [r for r in results if r.probe in SHIFT_PROBES], alpha)
+    overlap, shift = probe_reports(train, bench, seed=seed, alpha=alpha, device=device,
+                                   cache_dir=cache_dir, batch_size=batch_size,
+                                   on_progress=on_progress)  # fmt: skip
     evaluated = score_candidate(model, spec, bench, device, **load)
     base = base or model
     if evaluated is None and base != model:

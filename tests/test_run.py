@@ -197,3 +197,19 @@ def test_run_on_a_generation_benchmark(tmp_path) -> None:
     assert set(report["controls"]) == {"scratch", "pretrained"}
     attribution = report["attribution"]
     assert (attribution["shares"] is None) == (report["candidate"]["accuracy"] <= 0.0)
+
+
+def test_a_repeated_run_reads_everything_from_the_cache(data, base_run, monkeypatch) -> None:
+    import auditor.run
+    from auditor import controls
+
+    folder, bench, train, base = data
+    monkeypatch.setattr(auditor.run, "run_probes", lambda *a, **k: pytest.fail("rescanned"))
+    monkeypatch.setattr(controls, "_fit", lambda *a, **k: pytest.fail("retrained"))
+    args = ["run", "--model", str(base), "--bench", str(bench), "--train", str(train)]
+    again = runner.invoke(app, [*args, "--cache-dir", str(folder / "c"), "--format", "json"])
+    assert again.exit_code == 0, again.output
+    first = json.loads(base_run[1].read_text())
+    second = json.loads(again.stdout)
+    for part in ("overlap", "shift", "candidate", "attribution"):
+        assert second[part] == first[part]
