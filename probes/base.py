@@ -94,6 +94,10 @@ class TrainBatch:
     def tokens(self) -> TokenBatch:
         return TokenBatch.from_texts(self.texts)
 
+    def computed_embeddings(self, encoder: "Encoder") -> np.ndarray | None:
+        """This batch's embeddings by `encoder` if a probe has already asked for them."""
+        return self._embeddings.get(encoder.key)
+
     def embeddings(self, encoder: "Encoder") -> np.ndarray:
         """This batch's embeddings by `encoder` (disk-cached; computed once per batch)."""
         if encoder.key not in self._embeddings:

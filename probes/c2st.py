@@ -21,7 +21,7 @@ from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import StratifiedKFold
 
 from probes.base import ItemScore, ProbeResult
-from probes.twosample import Sample, TwoSampleProbe, permutation_p_value
+from probes.twosample import TwoSampleProbe, permutation_p_value
 
 
 def out_of_fold(
@@ -100,9 +100,9 @@ class C2stProbe(TwoSampleProbe):
         self.seed = seed
         self.model = model
 
-    def evaluate(self, train: Sample, train_size: int) -> ProbeResult:
-        bench = self.bench_.embeddings
-        if train.embeddings is None or not len(train.embeddings):
+    def evaluate(self, train: np.ndarray) -> ProbeResult:
+        bench = self.bench_embeddings_
+        if not len(train):
             test = {
                 "auc": None,
                 "drift_score": None,
@@ -112,7 +112,7 @@ class C2stProbe(TwoSampleProbe):
             per_item = np.full(len(bench), np.nan)
         else:
             test, per_item = c2st_test(
-                train.embeddings, bench, n_permutations=self.n_permutations, folds=self.folds,
+                train, bench, n_permutations=self.n_permutations, folds=self.folds,
                 max_per_side=self.max_per_side, regularization=self.regularization, seed=self.seed,
             )  # fmt: skip
         items = [

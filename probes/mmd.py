@@ -17,7 +17,6 @@ import torch
 
 from probes.base import ProbeResult
 from probes.twosample import (
-    Sample,
     TwoSampleProbe,
     permutation_p_value,
     permuted_assignments,
@@ -90,13 +89,13 @@ class MmdProbe(TwoSampleProbe):
         self.seed = seed
         self.model = model
 
-    def evaluate(self, train: Sample, train_size: int) -> ProbeResult:
-        bench = self.bench_.embeddings
-        if train.embeddings is None or len(train.embeddings) < 2 or len(bench) < 2:
+    def evaluate(self, train: np.ndarray) -> ProbeResult:
+        bench = self.bench_embeddings_
+        if len(train) < 2 or len(bench) < 2:
             test = {"statistic": None, "p_value": None, "skipped": "fewer than 2 items a side"}
         else:
-            test = mmd_test(train.embeddings, bench, self.n_permutations, self.seed)
-        test["train_sample"] = 0 if train.embeddings is None else len(train.embeddings)
+            test = mmd_test(train, bench, self.n_permutations, self.seed)
+        test["train_sample"] = len(train)
         return ProbeResult(
             probe=self.name,
             params=self.get_params(),

@@ -3,7 +3,8 @@
 The benchmark is small and the training corpus may be huge, so set-level tests compare the
 benchmark with a seeded random sample of at most `max_train` training items, drawn during the one
 streamed pass (which rows is fixed by the seed and the corpus size alone, so batching cannot
-change it). Features of the sampled rows (embeddings, labels, texts) are kept; nothing else.
+change it). Only the sampled rows' embeddings are kept (taken from the batch when another probe has
+already embedded it).
 
 Permutation tests (alibi-detect's shape: the shared machinery lives here, each test implements
 only its statistic) pool both samples, re-split them at random `n_permutations` times and report
@@ -12,8 +13,7 @@ that both samples come from one distribution, P(p <= alpha) <= alpha.
 """
 
 from abc import abstractmethod
-from dataclasses import dataclass
-from typing import Any, ClassVar, Self
+from typing import ClassVar, Self
 
 import numpy as np
 
@@ -39,29 +39,15 @@ def permuted_assignments(n_total: int, n_first: int, count: int, rng) -> np.ndar
     return ranks < n_first
 
 
-@dataclass
-class Sample:
-    """The features of one side: embeddings, labels and texts of its items (any may be None)."""
-
-    embeddings: np.ndarray | None
-    labels: list | None
-    texts: list[str]
-
-
 class TwoSampleProbe(Probe):
-    """A shift probe: benchmark features at `fit`, a seeded training sample in the scan."""
+    """A shift probe on embeddings: the benchmark's at `fit`, a seeded training sample's in the
+    scan."""
 
     kind: ClassVar[str] = "shift"
-    uses_embeddings: ClassVar[bool] = True
 
     def fit(self, bench: Corpus, *, encoder: Encoder | None = None) -> Self:
-        self.encoder_ = None
-        embeddings = None
-        if self.uses_embeddings:
-            self.encoder_ = encoder or Encoder(self.model)
-            embeddings = self.encoder_.encode_cached(bench.texts, bench.fingerprint, 0)
-        labels = bench.column("label")
-        self.bench_ = Sample(embeddings, labels, bench.texts)
+        self.encoder_ = encoder or Encoder(self.model)
+        self.bench_embeddings_ = self.encoder_.encode_cached(bench.texts, bench.fingerprint, 0)
         return self
 
     def start_scan(self) -> "SampleScan":
@@ -69,8 +55,8 @@ class TwoSampleProbe(Probe):
         return SampleScan(self)
 
     @abstractmethod
-    def evaluate(self, train: Sample, train_size: int) -> ProbeResult:
-        """The test on the benchmark (`self.bench_`) against the training sample."""
+    def evaluate(self, train: np.ndarray) -> ProbeResult:
+        """The test of the benchmark's embeddings against the training sample's (`train`)."""
 
 
 class SampleScan(Scan):
@@ -78,28 +64,24 @@ class SampleScan(Scan):
         self.probe = probe
         self.rows: np.ndarray | None = None
         self.embeddings: list[np.ndarray] = []
-        self.labels: list[Any] = []
-        self.texts: list[str] = []
-        self.size = 0
 
     def absorb(self, batch: TrainBatch, prepared: None) -> None:
         probe = self.probe
         if self.rows is None:
             self.rows = sample_rows(batch.corpus_size, probe.max_train, probe.seed)
-            self.size = batch.corpus_size
         lo, hi = np.searchsorted(self.rows, [batch.start, batch.start + len(batch)])
-        local = (self.rows[lo:hi] - batch.start).tolist()
-        if not local:
+        local = self.rows[lo:hi] - batch.start
+        if not len(local):
+            return
+        whole = batch.computed_embeddings(probe.encoder_)
+        if whole is not None:  # another probe embedded the whole batch already
+            self.embeddings.append(whole[local])
             return
         texts = [batch.texts[i] for i in local]
-        self.texts.extend(texts)
-        if batch.labels is not None:
-            self.labels.extend(batch.labels[i] for i in local)
-        if probe.encoder_ is not None:
-            key = f"{batch.corpus_fingerprint}-sample-{probe.max_train}-{probe.seed}"
-            self.embeddings.append(probe.encoder_.encode_cached(texts, key, batch.start))
+        key = f"{batch.corpus_fingerprint}-sample-{probe.max_train}-{probe.seed}"
+        self.embeddings.append(probe.encoder_.encode_cached(texts, key, batch.start))
 
     def finish(self) -> ProbeResult:
-        embeddings = np.concatenate(self.embeddings) if self.embeddings else None
-        labels = self.labels if len(self.labels) == len(self.texts) and self.labels else None
-        return self.probe.evaluate(Sample(embeddings, labels, self.texts), self.size)
+        dimension = self.probe.bench_embeddings_.shape[1]
+        train = np.concatenate(self.embeddings) if self.embeddings else np.zeros((0, dimension))
+        return self.probe.evaluate(train)

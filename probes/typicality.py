@@ -21,7 +21,7 @@ import numpy as np
 
 from probes.base import ItemScore, ProbeResult
 from probes.neighbours import StreamingTopK
-from probes.twosample import Sample, TwoSampleProbe
+from probes.twosample import TwoSampleProbe
 
 
 def knn_distance(
@@ -59,15 +59,15 @@ class TypicalityProbe(TwoSampleProbe):
         self.seed = seed
         self.model = model
 
-    def evaluate(self, train: Sample, train_size: int) -> ProbeResult:
-        bench = self.bench_.embeddings
-        if train.embeddings is None or len(train.embeddings) < 2:
+    def evaluate(self, train: np.ndarray) -> ProbeResult:
+        bench = self.bench_embeddings_
+        if len(train) < 2:
             items = [ItemScore(0.0, False) for _ in range(len(bench))]
             test = {"coverage": None, "skipped": "fewer than 2 training items"}
             return ProbeResult(self.name, self.get_params(), items, test=test)
-        k = min(self.k, len(train.embeddings) - 1)
-        reference = np.sort(knn_distance(train.embeddings, train.embeddings, k, leave_one_out=True))
-        distance = knn_distance(bench, train.embeddings, k, leave_one_out=False)
+        k = min(self.k, len(train) - 1)
+        reference = np.sort(knn_distance(train, train, k, leave_one_out=True))
+        distance = knn_distance(bench, train, k, leave_one_out=False)
         at_least = len(reference) - np.searchsorted(reference, distance, side="left")
         typicality = (1 + at_least) / (1 + len(reference))
         radius = float(np.quantile(reference, self.coverage))
@@ -78,7 +78,7 @@ class TypicalityProbe(TwoSampleProbe):
             "radius": radius,
             "k": k,
             "median_typicality": float(np.median(typicality)) if len(typicality) else None,
-            "train_sample": len(train.embeddings),
+            "train_sample": len(train),
         }
         info = {"score": "conformal p-value of the mean cosine distance to the k nearest "
                 "training items; flagged = outside the training kNN radius"}  # fmt: skip
