@@ -83,9 +83,13 @@ def load_model(
     *,
     allow_pickle: bool = False,
     trust_remote_code: bool = False,
+    dtype=None,
     **config_overrides,
 ):
     """Pretrained weights with a task head; safetensors only unless `allow_pickle`.
+
+    `dtype` None keeps the checkpoint's own (transformers 5 loads a bf16 checkpoint as bf16);
+    training passes torch.float32.
 
     Pickle checkpoints (pytorch_model.bin) can run code when loaded; with `allow_pickle` they load
     through `torch.load(weights_only=True)`, which refuses arbitrary objects.
@@ -97,6 +101,7 @@ def load_model(
             path,
             use_safetensors=None if allow_pickle else True,
             trust_remote_code=trust_remote_code,
+            dtype=dtype or "auto",
             **config_overrides,
         )
     except (OSError, ValueError) as error:

@@ -94,14 +94,21 @@ def test_finished_control_is_reused(both_controls, trec, bert, monkeypatch) -> N
     assert asdict(again) == json.loads(json.dumps(asdict(results["scratch"]), default=str))
 
 
-def test_resume_continues_an_interrupted_run(trec, bert, tmp_path) -> None:
+@pytest.mark.parametrize(
+    ("eval_steps", "interrupt_at", "validated_at"),
+    [(None, 15, [12, 24]), (5, 8, [5, 10, 15, 20, 24])],  # 360 training items: 12 steps/epoch
+)
+def test_resume_continues_an_interrupted_run(
+    trec, bert, tmp_path, eval_steps, interrupt_at, validated_at
+) -> None:
     train, bench, _ = trec
     spec = task_of(bench, train)
-    short = plan(bert, "scratch", learning_rates=(3e-3,), epochs=2)
+    short = plan(bert, "scratch", learning_rates=(3e-3,), epochs=2, eval_steps=eval_steps)
     whole = run_control(short, train, bench, spec, cache_dir=tmp_path / "a")
+    assert [point["step"] for point in whole.search[0]["curve"]] == validated_at
 
     def interrupt(stage: str, done: int, total: int) -> None:
-        if "training" in stage and done == 15:  # in the second epoch (12 steps each)
+        if "training" in stage and done == interrupt_at:
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
@@ -109,6 +116,23 @@ def test_resume_continues_an_interrupted_run(trec, bert, tmp_path) -> None:
     resumed = run_control(short, train, bench, spec, cache_dir=tmp_path / "b", resume=True)
     assert resumed.items == whole.items
     assert resumed.search[0]["curve"] == whole.search[0]["curve"]
+
+
+def test_pretrained_control_trains_fp32_copies_of_bf16_weights(trec, bert, tmp_path) -> None:
+    from transformers import AutoModel, AutoTokenizer
+
+    half = tmp_path / "bf16"
+    AutoModel.from_pretrained(bert).to(torch.bfloat16).save_pretrained(half)
+    AutoTokenizer.from_pretrained(bert).save_pretrained(half)
+    train, bench, _ = trec
+    setup = controls.prepare_control(plan(half, "pretrained"), train, bench,
+                                     task_of(bench, train), cache_dir=tmp_path)  # fmt: skip
+    model = setup.fresh_model(0)
+    saved = load_file(half / "model.safetensors")
+    weights = model.bert.state_dict()
+    assert {w.dtype for w in model.parameters()} == {torch.float32}
+    name = "embeddings.word_embeddings.weight"
+    assert saved[name].dtype == torch.bfloat16 and weights[name].equal(saved[name].float())
 
 
 def test_eval_matches_the_control_and_checks_labels(both_controls, trec, tmp_path) -> None:

@@ -86,7 +86,7 @@ def control(
     for row in result.search:
         chosen = " (chosen)" if row["learning_rate"] == result.learning_rate else ""
         table.add_row(f"{row['learning_rate']:g}{chosen}", f"{row['best_val']:.3f}",
-                      str(row["best_epoch"]), str(row["steps"]))  # fmt: skip
+                      f"{row['best_epoch']:g}", str(row["steps"]))  # fmt: skip
     stdout.print(table)
     spread = f" ± {result.accuracy_std:.3f} over {seeds} seeds" if seeds > 1 else ""
     chance = f" (chance {spec.chance:.3f})" if spec.chance is not None else ""
