@@ -69,6 +69,11 @@ class Card(_Strict):
     label_field: str | None = None
     label_names: list[str] | None = None
     choices_field: str | None = None
+    choice_labels_field: str | None = Field(
+        None,
+        description="The field listing each choice's own label (ARC: `choices.label`, letters or "
+        "digits); the gold label is found in it, so '1' means the first choice, not the second.",
+    )
     answer: AnswerSpec | None = None
     metric: str = "accuracy"
     chance: float | None = Field(None, ge=0.0, le=1.0)

@@ -57,6 +57,7 @@ def test_known_sizes() -> None:
 def test_include_inherits_fields() -> None:
     easy, challenge = cards.load_card("arc_easy"), cards.load_card("arc_challenge")
     assert easy.choices_field == challenge.choices_field
+    assert easy.choice_labels_field == challenge.choice_labels_field == "choices.label"
     assert easy.splits["test"].config == "ARC-Easy"
 
 

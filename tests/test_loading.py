@@ -174,3 +174,24 @@ def test_label_outside_card_label_set(tmp_path: Path, monkeypatch) -> None:
     mapping = loading.FieldMap(text="text", label="label", label_names=("neg", "pos"))
     with pytest.raises(InputError, match=r"x:1: label '7' is not in the card's label set"):
         loading._build(rows, mapping, "x", None, [])
+
+
+def test_arc_answer_keys_are_looked_up_among_the_choice_labels(tmp_path: Path) -> None:
+    """ARC mixes letter keys (A-D) with digit keys (1-4) whose '1' is the first choice."""
+    rows = [
+        {"question": "q0", "choices": {"text": ["a", "b", "c"], "label": ["A", "B", "C"]},
+         "answerKey": "C"},
+        {"question": "q1", "choices": {"text": ["w", "x", "y", "z"], "label": ["1", "2", "3", "4"]},
+         "answerKey": "1"},
+        {"question": "q2", "choices": {"text": ["w", "x", "y", "z"], "label": ["1", "2", "3", "4"]},
+         "answerKey": "4"},
+    ]  # fmt: skip
+    path = tmp_path / "arc.jsonl"
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    corpus = load_corpus(str(path))  # fields detected: question, choices.text, answerKey
+    assert corpus.column("choices")[1] == ["w", "x", "y", "z"]
+    assert corpus.column("label") == ["2", "0", "3"]
+    rows[0]["answerKey"] = "E"
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    with pytest.raises(InputError, match=r"arc.jsonl:1.*'E' is not one of the choice labels"):
+        load_corpus(str(path), LoadOptions(label_field="answerKey"))

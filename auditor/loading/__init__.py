@@ -46,6 +46,8 @@ class FieldMap:
     label: str | None = None
     answer: str | None = None
     choices: str | None = None
+    choice_labels: str | None = None
+    """Each choice's own label (ARC's `choices.label`): the gold label becomes its 0-based index."""
     id: str | None = None
     label_names: tuple[str, ...] | None = None
 
@@ -93,6 +95,7 @@ def _load_card(card: cards.Card, split: str | None, spec: str, options: LoadOpti
         label=options.label_field or card.label_field,
         answer=card.answer.field if card.answer else None,
         choices=card.choices_field,
+        choice_labels=card.choice_labels_field,
         id=card.id_field,
         label_names=tuple(card.label_names) if card.label_names else None,
     )
@@ -246,8 +249,13 @@ def _detect_fields(sample: list[dict], options: LoadOptions, where: str) -> Fiel
     taken = {text, label}
     answer = fields.detect([c for c in columns if c not in taken], fields.ANSWER_FIELDS)
     choices = fields.detect([c for c in columns if c not in taken], ("choices", "options"))
+    choice_labels = None
+    shape = next((record[choices] for record in sample if choices in record), None)
+    if isinstance(shape, dict) and "text" in shape:  # ARC's {"text": [...], "label": [...]}
+        choice_labels = f"{choices}.label" if "label" in shape else None
+        choices = f"{choices}.text"
     return FieldMap(
-        text=text, label=label, answer=answer, choices=choices,
+        text=text, label=label, answer=answer, choices=choices, choice_labels=choice_labels,
         id=fields.detect(columns, fields.ID_FIELDS),
     )  # fmt: skip
 
@@ -296,6 +304,8 @@ def _label(record: dict, mapping: FieldMap, where: str) -> str | None:
         raise fields.missing_field_error(mapping.label, list(record), where)
     if value is None:
         return None
+    if mapping.choice_labels is not None:
+        return _choice_position(record, mapping.choice_labels, value, where)
     names = mapping.label_names
     if names is None:
         return str(value)
@@ -311,3 +321,18 @@ def _label(record: dict, mapping: FieldMap, where: str) -> str | None:
         f"{where}: label {value!r} is not in the card's label set {list(names)} "
         f"(nor an index 0..{len(names) - 1}). Check --label-field, or the card's label_names."
     )
+
+
+def _choice_position(record: dict, labels_field: str, value: Any, where: str) -> str:
+    """The gold label's 0-based position among the choices' own labels ('1' of 1..4 -> '0')."""
+    labels = fields.optional_value(record, labels_field)
+    if labels is None:
+        raise fields.missing_field_error(labels_field, list(record), where)
+    names = [str(label).strip() for label in labels]
+    gold = str(value).strip()
+    if gold not in names:
+        raise InputError(
+            f"{where}: label {gold!r} is not one of the choice labels {names} "
+            f"(field {labels_field!r}). Check --label-field."
+        )
+    return str(names.index(gold))

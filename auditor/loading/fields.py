@@ -16,7 +16,7 @@ TEXT_FIELDS = (
     "text", "sentence", "question", "input", "prompt", "content", "document", "problem",
     "query", "instruction", "premise", "passage", "messages", "conversations",
 )  # fmt: skip
-LABEL_FIELDS = ("label", "labels", "class", "category", "coarse_label")
+LABEL_FIELDS = ("label", "labels", "class", "category", "coarse_label", "answerkey")
 ANSWER_FIELDS = ("answer", "target", "output", "solution", "completion", "response")
 ID_FIELDS = ("id", "idx", "uid", "guid", "task_id", "unique_id")
 
