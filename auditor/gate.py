@@ -1,8 +1,8 @@
 """The release gate: check a run report against a policy of limits.
 
-The policy is TOML (`ci/policy.toml` is the default) with a `[rules]` table; a rule that is
-absent is not checked, a misspelled one is an error. Each rule compares one number of the report
-with its limit:
+The policy is TOML with a `[rules]` table (the default, `auditor/policies/default.toml`, ships in
+the package); a rule that is absent is not checked, a misspelled one is an error. Each rule
+compares one number of the report with its limit:
 
 | rule | value checked |
 | --- | --- |
@@ -27,7 +27,7 @@ from auditor.errors import InputError
 from auditor.run import SCHEMA_VERSION, RunReport
 
 Status = Literal["pass", "fail", "warn"]
-DEFAULT_POLICY = Path(__file__).resolve().parent.parent / "ci" / "policy.toml"
+DEFAULT_POLICY = Path(__file__).resolve().parent / "policies" / "default.toml"
 
 
 class Rules(BaseModel):

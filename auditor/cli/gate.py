@@ -27,7 +27,7 @@ _STYLE = {"pass": "green", "fail": "bold red", "warn": "yellow"}
 def gate(
     report: Annotated[Path, typer.Argument(help="A report written by `audit run --out FILE`.")],
     policy: Annotated[
-        Path, typer.Option("--policy", help="Policy TOML (default ci/policy.toml).")
+        Path, typer.Option("--policy", help="Policy TOML (default: auditor/policies/default.toml).")
     ] = DEFAULT_POLICY,
     junit_file: Annotated[
         Path | None, typer.Option("--junit", help="Also write JUnit XML here.")
