@@ -124,12 +124,22 @@ class Encoder:
                 out[rows] = pooled.cpu().numpy()
         return out
 
+    def corpus_dir(self, fingerprint: str) -> Path:
+        """Where this encoder's embeddings of the corpus `fingerprint` are cached."""
+        return self.cache_dir / "embeddings" / self.key / fingerprint
+
+    def cached(self, fingerprint: str, start: int, count: int) -> np.ndarray | None:
+        """The cached embeddings of rows start..start+count, or None when not cached."""
+        array = load_array(self.corpus_dir(fingerprint) / f"{start}-{count}.npy")
+        if array is None or array.shape != (count, self.dimension):
+            return None
+        return array
+
     def encode_cached(self, texts: Sequence[str], fingerprint: str, start: int) -> np.ndarray:
         """`encode`, read from / written to the cache under (fingerprint, start, len(texts))."""
-        path = self.cache_dir / "embeddings" / self.key / fingerprint / f"{start}-{len(texts)}.npy"
-        cached = load_array(path)
-        if cached is not None and cached.shape == (len(texts), self.dimension):
+        cached = self.cached(fingerprint, start, len(texts))
+        if cached is not None:
             return cached
         embeddings = self.encode(texts)
-        save_array(path, embeddings)
+        save_array(self.corpus_dir(fingerprint) / f"{start}-{len(texts)}.npy", embeddings)
         return embeddings

@@ -95,8 +95,14 @@ class TrainBatch:
         return TokenBatch.from_texts(self.texts)
 
     def computed_embeddings(self, encoder: "Encoder") -> np.ndarray | None:
-        """This batch's embeddings by `encoder` if a probe has already asked for them."""
-        return self._embeddings.get(encoder.key)
+        """This batch's embeddings by `encoder` if they are at hand without encoding: a probe
+        has already asked for them, or they are in the disk cache (`audit index build`)."""
+        if encoder.key not in self._embeddings:
+            cached = encoder.cached(self.corpus_fingerprint, self.start, len(self))
+            if cached is None:
+                return None
+            self._embeddings[encoder.key] = cached
+        return self._embeddings[encoder.key]
 
     def embeddings(self, encoder: "Encoder") -> np.ndarray:
         """This batch's embeddings by `encoder` (disk-cached; computed once per batch)."""

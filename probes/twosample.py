@@ -4,7 +4,7 @@ The benchmark is small and the training corpus may be huge, so set-level tests c
 benchmark with a seeded random sample of at most `max_train` training items, drawn during the one
 streamed pass (which rows is fixed by the seed and the corpus size alone, so batching cannot
 change it). Only the sampled rows' embeddings are kept (taken from the batch when another probe has
-already embedded it).
+already embedded it, or from the disk cache when `audit index build` has).
 
 Permutation tests (alibi-detect's shape: the shared machinery lives here, each test implements
 only its statistic) pool both samples, re-split them at random `n_permutations` times and report
@@ -74,7 +74,7 @@ class SampleScan(Scan):
         if not len(local):
             return
         whole = batch.computed_embeddings(probe.encoder_)
-        if whole is not None:  # another probe embedded the whole batch already
+        if whole is not None:  # another probe embedded the whole batch, or an index holds it
             self.embeddings.append(whole[local])
             return
         texts = [batch.texts[i] for i in local]

@@ -11,7 +11,7 @@ import typer
 from rich.markup import escape
 from typer.core import TyperGroup
 
-from auditor.cli import bench, control, evaluate, gate, overlap, run, shift
+from auditor.cli import bench, control, evaluate, gate, index, overlap, run, shift
 from auditor.cli.console import stderr
 from auditor.errors import ExitCode, InputError
 
@@ -58,6 +58,7 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(bench.app, name="bench")
+app.add_typer(index.app, name="index")
 app.command("overlap")(overlap.overlap)
 app.command("shift")(shift.shift)
 app.command("control")(control.control)

@@ -1,0 +1,83 @@
+"""`audit index build DATA [--out DIR]`: precompute and cache what the probes need for a corpus."""
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from auditor.cli import options as opt
+from auditor.cli.console import progress_bar, stdout
+from auditor.embeddings import Encoder
+from auditor.errors import InputError
+from auditor.index import build_index
+from auditor.scan import DEFAULT_BATCH_SIZE
+
+app = typer.Typer(help="Precomputed corpus indexes, reused by later audits.", no_args_is_help=True)
+
+
+@app.command("build")
+def build(
+    data: Annotated[str, typer.Argument(help="The corpus to index: DATA (see `audit --help`).")],
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            "-o",
+            help="Cache folder to write (default $AUDIT_CACHE_DIR or ~/.cache/audit); later "
+            "audits read it through --cache-dir.",
+            envvar="AUDIT_CACHE_DIR",
+        ),
+    ] = None,
+    encoder: Annotated[
+        str, typer.Option("--encoder", help="Sentence encoder: minilm, a folder, or hf:ORG/NAME.")
+    ] = "minilm",
+    batch_size: Annotated[
+        int,
+        typer.Option("--batch-size", help="Items per batch: the --batch-size of later audits."),
+    ] = DEFAULT_BATCH_SIZE,
+    output: opt.Format = opt.OutputFormat.table,
+    device: opt.Device = "cpu",
+    quiet: opt.Quiet = False,
+    text_field: opt.TextField = None,
+    label_field: opt.LabelField = None,
+    encoding: opt.Encoding = None,
+    skip_bad_lines: opt.SkipBadLines = False,
+    max_line_chars: opt.MaxLineChars = 10_000_000,
+) -> None:
+    """Embed a training corpus once, so later audits of it skip the encoding.
+
+    `audit overlap`, `shift` and `run` with the same cache folder, encoder and --batch-size then
+    read every training batch's embeddings from the index. A rerun embeds only what is missing.
+    """
+    if batch_size < 1:
+        raise InputError("--batch-size must be at least 1.")
+    load = opt.load_options(text_field, label_field, encoding, skip_bad_lines, max_line_chars)
+    (corpus,) = opt.load_data([data], load, quiet)
+    with progress_bar(quiet) as on_progress:
+        report = build_index(
+            corpus,
+            Encoder(encoder, device=device, cache_dir=out),
+            batch_size=batch_size,
+            on_progress=on_progress,
+        )
+    if output is opt.OutputFormat.json:
+        print(report.model_dump_json(indent=2))
+        return
+    table = Table(title=f"Index of {corpus.source}", show_header=False)
+    table.add_column(style="bold")
+    table.add_column(overflow="fold")
+    computed = report.batches - report.batches_reused
+    rate = len(corpus) / report.seconds if not report.batches_reused and report.seconds else None
+    rows = {
+        "items": f"{len(corpus):,} (fingerprint {corpus.fingerprint[:12]})",
+        "encoder": f"{report.encoder['model']} ({report.encoder['dtype']}, "
+        f"{report.encoder['dimension']} dimensions)",
+        "batches": f"{report.batches:,} ({report.batch_size:,} items each): {computed:,} embedded, "
+        f"{report.batches_reused:,} already cached",
+        "time": f"{report.seconds:.1f} s" + (f" ({rate:,.0f} items/s)" if rate else ""),
+        "folder": report.directory,
+    }
+    for name, value in rows.items():
+        table.add_row(name, value)
+    stdout.print(table)

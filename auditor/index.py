@@ -1,0 +1,81 @@
+"""`audit index build`: precompute what the probes need for a corpus, ahead of the audits.
+
+The costly part of an audit that depends on the training corpus alone is its embeddings (the
+embedding probe embeds every training item; the shift probes a sample). The index writes them to
+the cache under exactly the keys the streamed pass reads (encoder, corpus fingerprint, batch row
+range), so a later `audit overlap / shift / run` with the same cache folder and batch size finds
+every batch embedded and encodes only the benchmark. The n-gram, MinHash and exact probes index
+the benchmark and hash the training text as it streams by, so they have nothing to precompute.
+A manifest (`index.json`) beside the embeddings says what was indexed, with which settings.
+"""
+
+import json
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from pydantic import BaseModel
+
+from auditor import __version__
+from auditor.cache import atomic_write_text
+from auditor.corpus import Corpus
+from auditor.embeddings import Encoder
+
+Progress = Callable[[str, int, int], None]
+
+
+class IndexReport(BaseModel):
+    """What `audit index build` did (its JSON output and the manifest it writes)."""
+
+    schema_version: int = 1
+    corpus: dict[str, object]
+    encoder: dict[str, object]
+    batch_size: int
+    batches: int
+    batches_reused: int
+    directory: str
+    seconds: float
+    created: str
+    audit_version: str
+
+
+def build_index(
+    corpus: Corpus,
+    encoder: Encoder,
+    *,
+    batch_size: int,
+    on_progress: Progress | None = None,
+) -> IndexReport:
+    """Embed every batch of `corpus` not already cached; write the manifest."""
+    progress = on_progress or (lambda stage, done, total: None)
+    started = time.perf_counter()
+    fingerprint, total = corpus.fingerprint, len(corpus)
+    batches = reused = 0
+    progress("embedding corpus", 0, total)
+    for batch in corpus.batches(batch_size):
+        batches += 1
+        if encoder.cached(fingerprint, batch.start, len(batch.texts)) is not None:
+            reused += 1
+        else:
+            encoder.encode_cached(batch.texts, fingerprint, batch.start)
+        progress("embedding corpus", batch.start + len(batch.texts), total)
+    report = IndexReport(
+        corpus=corpus.describe(),
+        encoder={
+            "model": encoder.model,
+            "key": encoder.key,
+            "dtype": encoder.dtype_used,
+            "max_length": encoder.max_length,
+            "dimension": encoder.dimension,
+        },
+        batch_size=batch_size,
+        batches=batches,
+        batches_reused=reused,
+        directory=str(encoder.corpus_dir(fingerprint)),
+        seconds=round(time.perf_counter() - started, 2),
+        created=datetime.now(UTC).isoformat(timespec="seconds"),
+        audit_version=__version__,
+    )
+    manifest = json.dumps(report.model_dump(), indent=2)
+    atomic_write_text(encoder.corpus_dir(fingerprint) / "index.json", manifest)
+    return report
