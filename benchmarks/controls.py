@@ -8,9 +8,9 @@ CNN from random initialisation reaches 91.2 (TREC) and 82.7 (SST-2); fine-tuned 
 97 and 93. Run on a GPU (`--device cuda`); on 2 CPU cores it takes hours.
 
 `--jobs N` trains up to N runs (learning rate x seed x control) at once in separate processes:
-a 22M-parameter model at batch 32 leaves most of a GPU idle, so one GPU trains several runs in
-about the time of one. Every run checkpoints into the control's cache folder, so an interrupted
-experiment continues where it stopped when started again with the same arguments.
+one run of a 22M-parameter model at batch 32 leaves most of a GPU idle, so one GPU trains many
+at once. Every run checkpoints into the control's cache folder, so an interrupted experiment
+continues where it stopped when started again with the same arguments.
 
     python -m benchmarks.controls [--budget full] [--seeds 3] [--device auto] [--jobs 8]
 
