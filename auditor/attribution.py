@@ -20,32 +20,11 @@ on atypical items while the pretrained control holds).
 from dataclasses import dataclass
 
 import numpy as np
-from pydantic import BaseModel
+
+from auditor.report import Attribution, Estimate
 
 MODELS = ("candidate", "scratch", "pretrained")
 SHARES = ("fitting", "transfer", "residual")
-
-
-class Estimate(BaseModel):
-    value: float | None
-    low: float | None = None
-    high: float | None = None
-    items: int = 0
-
-
-class Attribution(BaseModel):
-    chance: float
-    confidence: float
-    bootstrap: int
-    accuracy: dict[str, Estimate]
-    shares: dict[str, Estimate] | None
-    undefined: str | None = None
-    """Why the shares are undefined, when they are."""
-    undefined_replicates: float = 0.0
-    clean: dict[str, Estimate]
-    flagged: dict[str, Estimate]
-    typicality_quintiles: dict[str, list[Estimate]]
-    verdict: list[str]
 
 
 @dataclass(frozen=True)

@@ -52,6 +52,14 @@ class Corpus:
     def ids(self) -> list[str]:
         return self.dataset["id"][:]
 
+    def texts_at(self, rows: list[int]) -> dict[int, str]:
+        """The texts of some rows, read by row (not the whole column): {row: text}."""
+        wanted = sorted(set(rows))
+        if not wanted:
+            return {}
+        texts = self.dataset.select(wanted).select_columns(["text"])["text"][:]
+        return dict(zip(wanted, texts, strict=True))
+
     def column(self, name: str) -> list | None:
         """A schema column as a list (`label`, `answer`, `choices`), or None if absent."""
         return self.dataset[name][:] if name in self.dataset.column_names else None

@@ -7,10 +7,10 @@ compares one number of the report with its limit:
 | rule | value checked |
 | --- | --- |
 | max_flagged_fraction | share of benchmark items any overlap probe flagged |
-| max_exact_duplicates | benchmark items the `exact` probe flagged |
+| max_exact_duplicates | benchmark items the verbatim-copy probe (`exact`) flagged |
 | max_fitting_share | upper end of the fitting share's confidence interval |
 | max_clean_gap | candidate accuracy on all items minus on clean items |
-| max_drift_score | the c2st drift score (2·AUC − 1) |
+| max_drift_score | the drift test's statistic (`c2st`: 2·AUC − 1) |
 
 A rule whose value the report cannot give (shares undefined, a test skipped) is a warning, which
 fails the gate only with `fail_on_warnings = true`. A report with no benchmark items never passes.
@@ -24,7 +24,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from auditor.errors import InputError
-from auditor.run import SCHEMA_VERSION, RunReport
+from auditor.report import RunReport, read_report
 
 Status = Literal["pass", "fail", "warn"]
 DEFAULT_POLICY = Path(__file__).resolve().parent / "policies" / "default.toml"
@@ -68,39 +68,22 @@ def load_policy(path: Path) -> Policy:
 
 
 def load_report(path: Path) -> RunReport:
-    import json
-
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as error:
-        raise InputError(f"{path}: cannot read the report ({error.strerror}).") from error
-    except json.JSONDecodeError as error:
-        raise InputError(f"{path}: not JSON ({error.msg} at line {error.lineno}).") from error
-    version = data.get("schema_version") if isinstance(data, dict) else None
-    if version != SCHEMA_VERSION:
-        raise InputError(
-            f"{path}: report schema_version {version!r}, this audit reads {SCHEMA_VERSION}. "
-            "Regenerate the report with this version of audit (`audit run ... --out FILE`)."
-        )
-    try:
-        return RunReport.model_validate(data)
-    except ValidationError as error:
-        raise InputError(f"{path}: not an `audit run` report.\n{error}") from error
+    """The `audit run` report at `path` (the gate checks run reports only)."""
+    return read_report(path, kinds=("run",))  # type: ignore[return-value]
 
 
 def _values(report: RunReport) -> dict[str, float | None]:
     attribution = report.attribution
     shares = attribution.shares
     clean = attribution.clean["candidate"].value
-    c2st = report.shift.tests.get("c2st", {})
+    verbatim = report.overlap.probes.get(report.overlap.provides.get("verbatim", ""))
+    drift = report.shift.tests.get(report.shift.provides.get("drift", ""))
     return {
         "max_flagged_fraction": report.overlap.summary.fraction,
-        "max_exact_duplicates": report.overlap.probes["exact"].flagged
-        if "exact" in report.overlap.probes
-        else None,
+        "max_exact_duplicates": verbatim.flagged if verbatim else None,
         "max_fitting_share": shares["fitting"].high if shares else None,
         "max_clean_gap": None if clean is None else report.candidate.accuracy - clean,
-        "max_drift_score": c2st.get("drift_score"),
+        "max_drift_score": drift.statistic if drift else None,
     }
 
 

@@ -1,74 +1,29 @@
 """The overlap audit: the overlap probes in one pass of the training corpus (`auditor.scan`),
-assembled into the `OverlapReport` of DESIGN.md's overlap contract."""
+assembled into the `OverlapReport` of DESIGN.md's overlap contract.
+
+The report carries its own evidence: each flagged item's text and, for each probe that flagged
+it, the matched training text, both trimmed around the shared span (`auditor.excerpt`), so a saved
+report renders without the corpora.
+"""
 
 from collections.abc import Sequence
-from typing import Any
 
-from pydantic import BaseModel
-
-from auditor import __version__
 from auditor.corpus import Corpus
-from auditor.embeddings import Encoder
+from auditor.excerpt import excerpt
+from auditor.report import (
+    CorpusInfo,
+    ItemProbe,
+    MatchInfo,
+    OverlapItem,
+    OverlapReport,
+    ProbeSummary,
+    Summary,
+)
 from auditor.scan import DEFAULT_BATCH_SIZE, Progress, run_probes
-from probes import OVERLAP_PROBES, PROBES
-from probes.base import Probe, ProbeResult
+from probes import build_probes, probes_of_kind
+from probes.base import FitContext, Probe, ProbeResult
 
-SCHEMA_VERSION = 1
-
-
-class CorpusInfo(BaseModel):
-    source: str
-    items: int
-    fingerprint: str
-
-
-class ProbeSummary(BaseModel):
-    params: dict[str, Any]
-    flagged: int
-    fraction: float
-    info: dict[str, Any] = {}
-
-
-class MatchInfo(BaseModel):
-    train_index: int
-    train_id: str
-    span: str | None = None
-
-
-class ItemProbe(BaseModel):
-    score: float
-    flagged: bool
-    match: MatchInfo | None = None
-
-
-class OverlapItem(BaseModel):
-    index: int
-    id: str
-    flagged: bool
-    probes: dict[str, ItemProbe]
-
-
-class Summary(BaseModel):
-    flagged: int
-    fraction: float
-
-
-class OverlapReport(BaseModel):
-    """DESIGN.md's overlap contract (`audit overlap --format json`)."""
-
-    schema_version: int = SCHEMA_VERSION
-    tool: dict[str, str] = {"name": "audit", "version": __version__}
-    train: CorpusInfo
-    bench: CorpusInfo
-    probes: dict[str, ProbeSummary]
-    summary: Summary
-    items: list[OverlapItem]
-
-
-def build_probes(names: Sequence[str], params: dict[str, dict[str, Any]] | None = None):
-    """Instantiate registered probes by name, with per-probe keyword parameters."""
-    params = params or {}
-    return [PROBES.get(name)(**params.get(name, {})) for name in names]
+KINDS = ("overlap",)
 
 
 def run_overlap(
@@ -76,43 +31,75 @@ def run_overlap(
     bench: Corpus,
     probes: Sequence[Probe] | None = None,
     *,
-    encoder: Encoder | None = None,
+    context: FitContext | None = None,
     batch_size: int = DEFAULT_BATCH_SIZE,
     on_progress: Progress | None = None,
 ) -> OverlapReport:
-    """Run the overlap probes (default: all of them) in one pass and assemble the report."""
-    probes = list(probes) if probes is not None else build_probes(OVERLAP_PROBES)
+    """Run the overlap probes (default: every registered one) in one pass; the report."""
+    probes = list(probes) if probes is not None else build_probes(probes_of_kind(*KINDS))
     results = run_probes(
-        train, bench, probes, encoder=encoder, batch_size=batch_size, on_progress=on_progress
+        train, bench, probes, context=context, batch_size=batch_size, on_progress=on_progress
     )
-    return assemble(train, bench, results)
+    return assemble(train, bench, probes, results)
 
 
-def assemble(train: Corpus, bench: Corpus, results: Sequence[ProbeResult]) -> OverlapReport:
-    """Per-item union verdict and per-probe summaries, in benchmark order."""
+def provided(probes: Sequence[Probe]) -> dict[str, str]:
+    """Measure -> the first probe that provides it (`Probe.provides`)."""
+    measures: dict[str, str] = {}
+    for probe in probes:
+        for measure in sorted(probe.provides):
+            measures.setdefault(measure, probe.name)
+    return measures
+
+
+def assemble(
+    train: Corpus, bench: Corpus, probes: Sequence[Probe], results: Sequence[ProbeResult]
+) -> OverlapReport:
+    """Per-item union verdict, evidence texts of flagged items, per-probe summaries."""
     ids = bench.ids
+    flagged_rows = [i for i in range(len(ids)) if any(r.items[i].flagged for r in results)]
+    bench_texts = bench.texts_at(flagged_rows)
+    matched = [
+        r.items[i].match.train_index
+        for i in flagged_rows
+        for r in results
+        if r.items[i].flagged and r.items[i].match is not None
+    ]
+    train_texts = train.texts_at(matched)
     items = []
     for index, row_id in enumerate(ids):
-        per_probe = {}
+        per_probe, span = {}, None
         for result in results:
             item = result.items[index]
-            match = MatchInfo(**item.match.to_dict()) if item.match else None
+            match = None
+            if item.match is not None:
+                match = MatchInfo(**item.match.to_dict())
+                if item.flagged:
+                    match.train_text = excerpt(train_texts[match.train_index], match.span)
+                span = span or (match.span if item.flagged else None)
             per_probe[result.probe] = ItemProbe(score=item.score, flagged=item.flagged, match=match)
         flagged = any(p.flagged for p in per_probe.values())
-        items.append(OverlapItem(index=index, id=row_id, flagged=flagged, probes=per_probe))
+        text = excerpt(bench_texts[index], span) if flagged else None
+        items.append(
+            OverlapItem(index=index, id=row_id, flagged=flagged, text=text, probes=per_probe)
+        )
     flagged = sum(item.flagged for item in items)
     return OverlapReport(
         train=CorpusInfo(**train.describe()),
         bench=CorpusInfo(**bench.describe()),
         probes={
             result.probe: ProbeSummary(
+                kind=result.kind,
                 params=result.params,
+                method=result.method,
+                threshold=result.threshold,
                 flagged=result.flagged,
                 fraction=result.fraction,
                 info=result.info,
             )
             for result in results
         },
+        provides=provided(probes),
         summary=Summary(flagged=flagged, fraction=flagged / len(items) if items else 0.0),
         items=items,
     )

@@ -12,17 +12,13 @@ construction; the report says which case applied.
 
 import hashlib
 import json
-import platform
-import subprocess
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from pydantic import BaseModel
 
 from auditor import __version__, cards
-from auditor.attribution import Attribution, Scores, attribute
+from auditor.attribution import Scores, attribute
 from auditor.cache import atomic_write_text, default_cache_dir
 from auditor.controls import ControlPlan, ControlResult, run_control
 from auditor.corpus import Corpus
@@ -30,48 +26,18 @@ from auditor.embeddings import Encoder, resolve_device
 from auditor.errors import InputError
 from auditor.evaluate import EVALUATORS
 from auditor.models import load_model, load_tokenizer
-from auditor.overlap import OverlapReport, build_probes
 from auditor.overlap import assemble as assemble_overlap
+from auditor.provenance import git_hash, provenance
+from auditor.report import ControlSummary, ModelScore, OverlapReport, RunReport, ShiftReport
 from auditor.scan import DEFAULT_BATCH_SIZE, Progress, run_probes
-from auditor.shift import DEFAULT_ALPHA, ShiftReport
+from auditor.shift import DEFAULT_ALPHA
 from auditor.shift import assemble as assemble_shift
 from auditor.tasks import TaskSpec, task_of
-from probes import OVERLAP_PROBES, SHIFT_PROBES
+from probes import build_probes, probes_of_kind
+from probes.base import FitContext, Probe
 
-SCHEMA_VERSION = 1
-
-
-class ModelScore(BaseModel):
-    model: str
-    how: str
-    """"evaluated as is" or why another score stands in for it."""
-    accuracy: float
-    items: list[dict[str, Any]]
-
-
-class ControlSummary(BaseModel):
-    init: str
-    accuracy: float
-    accuracy_by_seed: list[float]
-    learning_rate: float
-    search: list[dict[str, Any]]
-    train_items: int
-    val_items: int
-    checkpoint: str
-    items: list[dict[str, Any]]
-    """Per benchmark item: index, prediction, gold, correct, correct_by_seed."""
-
-
-class RunReport(BaseModel):
-    schema_version: int = SCHEMA_VERSION
-    provenance: dict[str, Any]
-    config: dict[str, Any]
-    task: dict[str, Any]
-    overlap: OverlapReport
-    shift: ShiftReport
-    candidate: ModelScore
-    controls: dict[str, ControlSummary]
-    attribution: Attribution
+KINDS = ("overlap", "shift")
+"""The probe kinds `audit run` runs over the training data."""
 
 
 def default_train(bench: Corpus, train: str | None) -> str:
@@ -107,7 +73,8 @@ def probe_reports(
     train: Corpus,
     bench: Corpus,
     *,
-    seed: int,
+    probes: list[Probe],
+    encoder: str,
     alpha: float,
     device: str,
     cache_dir: Path | None,
@@ -117,14 +84,10 @@ def probe_reports(
     """The overlap and shift reports from one streamed pass, cached by everything that
     determines them (data fingerprints and sources, probe parameters, tool version and git hash),
     so a repeated run reads them back instead of rescanning."""
-    shared = {"seed": seed}
-    probes = build_probes([*OVERLAP_PROBES, *SHIFT_PROBES], {
-        "minhash": {"seed": seed + 1}, "mmd": shared, "c2st": shared, "typicality": shared,
-    })  # fmt: skip
     identity = {
         "train": [train.source, train.fingerprint], "bench": [bench.source, bench.fingerprint],
         "probes": {probe.name: probe.get_params() for probe in probes}, "alpha": alpha,
-        "batch_size": batch_size, "tool": [__version__, provenance()["git"]],
+        "batch_size": batch_size, "tool": [__version__, git_hash()],
     }  # fmt: skip
     digest = hashlib.sha256(json.dumps(identity, sort_keys=True, default=str).encode())
     path = Path(cache_dir or default_cache_dir()) / "runs" / f"{digest.hexdigest()[:20]}.json"
@@ -134,14 +97,23 @@ def probe_reports(
             return OverlapReport(**cached["overlap"]), ShiftReport(**cached["shift"])
         except (ValueError, KeyError, TypeError):
             pass  # unreadable: recompute and overwrite
-    encoder = Encoder("minilm", device=device, cache_dir=cache_dir)
-    results = run_probes(train, bench, probes, encoder=encoder, batch_size=batch_size,
+    context = FitContext(
+        encoder=Encoder(encoder, device=device, cache_dir=cache_dir), device=device
+    )
+    results = run_probes(train, bench, probes, context=context, batch_size=batch_size,
                          on_progress=on_progress)  # fmt: skip
-    overlap = assemble_overlap(train, bench, [r for r in results if r.probe in OVERLAP_PROBES])
-    shift = assemble_shift(train, bench, [r for r in results if r.probe in SHIFT_PROBES], alpha)
+    pairs = list(zip(probes, results, strict=True))
+    overlap = assemble_overlap(train, bench, *_of_kind(pairs, "overlap"))
+    shift = assemble_shift(train, bench, *_of_kind(pairs, "shift"), alpha)
     payload = {"overlap": overlap.model_dump(mode="json"), "shift": shift.model_dump(mode="json")}
     atomic_write_text(path, json.dumps(payload))
     return overlap, shift
+
+
+def _of_kind(pairs: list, kind: str) -> tuple[list, list]:
+    """The (probes, results) of one kind, in order."""
+    chosen = [(probe, result) for probe, result in pairs if probe.kind == kind]
+    return [p for p, _ in chosen], [r for _, r in chosen]
 
 
 def run_audit(
@@ -159,13 +131,20 @@ def run_audit(
     batch_size: int = DEFAULT_BATCH_SIZE,
     allow_pickle: bool = False,
     trust_remote_code: bool = False,
+    probe_names: list[str] | None = None,
+    probe_params: dict[str, dict[str, Any]] | None = None,
+    encoder: str = "minilm",
     on_progress: Progress | None = None,
 ) -> RunReport:
     load = {"allow_pickle": allow_pickle, "trust_remote_code": trust_remote_code}
     spec = task_of(bench, train)
     if spec.chance is None:
         raise InputError(f"{bench.source}: the benchmark's chance accuracy is unknown.")
-    overlap, shift = probe_reports(train, bench, seed=seed, alpha=alpha, device=device,
+    names = probe_names or probes_of_kind(*KINDS)
+    shared = {"seed": seed, "device": device, "model": encoder}
+    probes = build_probes(names, probe_params, shared=shared)
+    overlap, shift = probe_reports(train, bench, probes=probes, encoder=encoder, alpha=alpha,
+                                   device=device,
                                    cache_dir=cache_dir, batch_size=batch_size,
                                    on_progress=on_progress)  # fmt: skip
     evaluated = score_candidate(model, spec, bench, device, **load)
@@ -193,13 +172,17 @@ def run_audit(
         scratch=np.array([np.mean(i["correct_by_seed"]) for i in controls["scratch"].items]),
         pretrained=np.array([np.mean(i["correct_by_seed"]) for i in controls["pretrained"].items]),
     )
-    typicality = np.array([item.typicality for item in shift.items], dtype=float)
+    measure = shift.provides.get("in_distribution")
+    typicality = (
+        np.array([item.scores[measure] for item in shift.items], dtype=float) if measure else None
+    )
     attribution = attribute(scores, spec.chance, seed=seed,
                             flagged=np.array([item.flagged for item in overlap.items]),
                             typicality=typicality)  # fmt: skip
     config = {"model": model, "base": base, "bench": bench.source, "train": train.source,
               "budget": budget, "seeds": seeds, "alpha": alpha, "seed": seed,
-              "device": device, "batch_size": batch_size}  # fmt: skip
+              "device": device, "batch_size": batch_size,
+              "probes": [probe.name for probe in probes]}  # fmt: skip
     return RunReport(
         provenance=provenance(),
         config=config,
@@ -215,26 +198,3 @@ def run_audit(
 def summarise(init: str, result: ControlResult) -> ControlSummary:
     fields = {key: getattr(result, key) for key in ControlSummary.model_fields if key != "init"}
     return ControlSummary(init=init, **fields)
-
-
-def provenance() -> dict[str, Any]:
-    """Tool version, git hash, date and library versions (as lm-evaluation-harness records)."""
-    import datasets
-    import sklearn
-    import torch
-    import transformers
-
-    try:
-        git = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=Path(__file__).parent, capture_output=True,
-            text=True, timeout=5, check=False,
-        ).stdout.strip() or None  # fmt: skip
-    except OSError:
-        git = None
-    return {
-        "tool": "audit", "version": __version__, "git": git,
-        "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "python": platform.python_version(), "torch": torch.__version__,
-        "transformers": transformers.__version__, "datasets": datasets.__version__,
-        "numpy": np.__version__, "scikit-learn": sklearn.__version__,
-    }  # fmt: skip

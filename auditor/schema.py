@@ -9,7 +9,7 @@ import json
 from pathlib import Path
 
 from auditor.cache import atomic_write_text
-from auditor.run import RunReport
+from auditor.report import RunReport
 
 SCHEMA_PATH = Path(__file__).resolve().parent / "schemas" / "run_report.schema.json"
 

@@ -1,48 +1,23 @@
 """The shift audit: is the benchmark drawn from the training distribution, and which of its items
 are typical of it? The shift probes in one pass of the training corpus (`auditor.scan`),
-assembled into the shift report, with a Holm-corrected overall verdict.
+assembled into the shift report, with a Holm-corrected overall verdict; each test's verdict in
+words comes from its probe (`Probe.explain`).
 """
 
 from collections.abc import Sequence
-from typing import Any
 
-from pydantic import BaseModel
-
-from auditor import __version__
 from auditor.corpus import Corpus
-from auditor.embeddings import Encoder
-from auditor.overlap import CorpusInfo, build_probes
+from auditor.excerpt import excerpt
+from auditor.overlap import provided
+from auditor.report import CorpusInfo, ShiftItem, ShiftReport, ShiftSummary, TestSummary
 from auditor.scan import DEFAULT_BATCH_SIZE, Progress, run_probes
-from probes import SHIFT_PROBES
-from probes.base import Probe, ProbeResult
+from probes import build_probes, probes_of_kind
+from probes.base import FitContext, Probe, ProbeResult
 
-SCHEMA_VERSION = 1
+KINDS = ("shift",)
 DEFAULT_ALPHA = 0.05
-
-
-class ShiftItem(BaseModel):
-    index: int
-    typicality: float | None = None
-    c2st_prob: float | None = None
-
-
-class ShiftSummary(BaseModel):
-    shifted: bool
-    alpha: float
-    holm_p_values: dict[str, float]
-    """Each test's Holm-adjusted p-value (tests without a p-value are left out)."""
-
-
-class ShiftReport(BaseModel):
-    """The shift contract (`audit shift --format json`)."""
-
-    schema_version: int = SCHEMA_VERSION
-    tool: dict[str, str] = {"name": "audit", "version": __version__}
-    train: CorpusInfo
-    bench: CorpusInfo
-    tests: dict[str, dict[str, Any]]
-    summary: ShiftSummary
-    items: list[ShiftItem]
+TEXTS_KEPT = 20
+"""The least typical items whose text the report carries (what the renderers list)."""
 
 
 def holm(p_values: dict[str, float]) -> dict[str, float]:
@@ -61,36 +36,61 @@ def run_shift(
     probes: Sequence[Probe] | None = None,
     *,
     alpha: float = DEFAULT_ALPHA,
-    encoder: Encoder | None = None,
+    context: FitContext | None = None,
     batch_size: int = DEFAULT_BATCH_SIZE,
     on_progress: Progress | None = None,
 ) -> ShiftReport:
-    probes = list(probes) if probes is not None else build_probes(SHIFT_PROBES)
+    """Run the shift probes (default: every registered one) in one pass; the report."""
+    probes = list(probes) if probes is not None else build_probes(probes_of_kind(*KINDS))
     results = run_probes(
-        train, bench, probes, encoder=encoder, batch_size=batch_size, on_progress=on_progress
+        train, bench, probes, context=context, batch_size=batch_size, on_progress=on_progress
     )
-    return assemble(train, bench, results, alpha)
+    return assemble(train, bench, probes, results, alpha)
 
 
 def assemble(
-    train: Corpus, bench: Corpus, results: Sequence[ProbeResult], alpha: float
+    train: Corpus,
+    bench: Corpus,
+    probes: Sequence[Probe],
+    results: Sequence[ProbeResult],
+    alpha: float,
 ) -> ShiftReport:
-    tests = {result.probe: {**(result.test or {}), "params": result.params} for result in results}
-    p_values = {name: t["p_value"] for name, t in tests.items() if t.get("p_value") is not None}
+    by_name = {probe.name: probe for probe in probes}
+    p_values = {r.probe: r.test.p_value for r in results if r.test and r.test.p_value is not None}
     adjusted = holm(p_values)
-    per_item = {result.probe: result.items for result in results if result.items}
-    items = [
-        ShiftItem(
-            index=index,
-            typicality=per_item["typicality"][index].score if "typicality" in per_item else None,
-            c2st_prob=per_item["c2st"][index].score if "c2st" in per_item else None,
+    tests = {}
+    for result in results:
+        test = result.test
+        if test is None:
+            continue
+        rejected = adjusted[result.probe] <= alpha if result.probe in adjusted else None
+        tests[result.probe] = TestSummary(
+            params=result.params,
+            method=result.method,
+            statistic=test.statistic,
+            statistic_label=by_name[result.probe].statistic_label,
+            p_value=test.p_value,
+            skipped=test.skipped,
+            verdict=by_name[result.probe].explain(test, rejected),
+            details=test.details,
         )
+    measures = provided(probes)
+    scored = {result.probe: result.items for result in results if result.items}
+    items = [
+        ShiftItem(index=index, scores={name: rows[index].score for name, rows in scored.items()})
         for index in range(len(bench))
     ]
+    measure = measures.get("in_distribution")
+    if measure in scored:
+        least = sorted(items, key=lambda item: (item.scores[measure], item.index))[:TEXTS_KEPT]
+        texts = bench.texts_at([item.index for item in least])
+        for item in least:
+            item.text = excerpt(texts[item.index])
     return ShiftReport(
         train=CorpusInfo(**train.describe()),
         bench=CorpusInfo(**bench.describe()),
         tests=tests,
+        provides=measures,
         summary=ShiftSummary(
             shifted=any(p <= alpha for p in adjusted.values()),
             alpha=alpha,

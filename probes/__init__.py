@@ -1,7 +1,9 @@
 """Probes: ways of scoring each benchmark item against a training corpus.
 
 Each probe family is one module; `PROBES` maps names to classes, lazily, so listing them imports
-nothing heavy. Third-party probes register through the `audit.probes` entry-point group.
+nothing heavy. Third-party probes register through the `audit.probes` entry-point group and run
+by default beside the built-ins: a command runs every registered probe of its kind
+(`probes_of_kind`), in registration order.
 """
 
 from probes.registry import Registry
@@ -17,8 +19,51 @@ PROBES.register("typicality", "probes.typicality:TypicalityProbe")
 PROBES.register("labels", "probes.labels:LabelsProbe")
 PROBES.register("lexical", "probes.lexical:LexicalProbe")
 
-OVERLAP_PROBES = ("exact", "ngram", "minhash", "embedding")
-"""The overlap probes `audit overlap` runs by default, in report order."""
 
-SHIFT_PROBES = ("mmd", "c2st", "typicality", "labels", "lexical")
-"""The shift probes `audit shift` runs by default, in report order."""
+def probes_of_kind(*kinds: str) -> list[str]:
+    """Names of every registered probe of these kinds, in registration order."""
+    return [name for name in PROBES.names() if PROBES.get(name).kind in kinds]
+
+
+def select_probes(names: list[str] | None, kinds: tuple[str, ...], command: str) -> list[str]:
+    """The probes a command runs: `names` (checked: registered, and of one of the command's
+    kinds; anything else is an input error naming the fix) or every probe of its kinds."""
+    from auditor.errors import InputError
+
+    allowed = probes_of_kind(*kinds)
+    for name in names or []:
+        kind = PROBES.get(name).kind  # an unknown name fails here, with a did-you-mean
+        if kind not in kinds:
+            article = "an" if kind[0] in "aeiou" else "a"
+            raise InputError(
+                f"--probe {name}: {article} {kind} probe; `{command}` runs "
+                f"{' and '.join(kinds)} probes: {', '.join(allowed)}."
+            )
+    return list(names) if names else allowed
+
+
+def build_probes(
+    names: list[str],
+    params: dict[str, dict] | None = None,
+    *,
+    shared: dict | None = None,
+) -> list:
+    """Instantiate registered probes by name. `params` are per probe ({name: {key: value}});
+    an unknown key is an input error. `shared` settings (seed, encoder model, device, training
+    sample size) go to every probe whose constructor takes them, under its own `params`."""
+    import inspect
+
+    from auditor.errors import InputError
+
+    built = []
+    for name in names:
+        cls = PROBES.get(name)
+        accepted = inspect.signature(cls).parameters
+        own = dict((params or {}).get(name, {}))
+        unknown = sorted(set(own) - set(accepted))
+        if unknown:
+            known = ", ".join(key for key in accepted) or "none"
+            raise InputError(f"probe {name!r} has no parameter {unknown[0]!r} (it takes: {known}).")
+        common = {key: value for key, value in (shared or {}).items() if key in accepted}
+        built.append(cls(**{**common, **own}))
+    return built

@@ -10,9 +10,14 @@ Shape (cleanlab's issue managers + alibi-detect's detectors + scikit-learn's est
   several probes share one pass over the corpus; `finish()` returns the `ProbeResult`.
 - `score(train)` is the one-call form: one scan over the whole corpus. Neither changes the probe.
 
-A `ProbeResult` has the three layers of cleanlab's issue managers: per-item scores (in [0, 1],
-with a flag and the evidence: which training item matched, and the overlapping span), a summary
-(flagged count and fraction), and a free-form `info` dict for the method's details.
+A `ProbeResult` is one envelope for every kind (cleanlab's three layers, alibi-detect's
+`data` + `meta`): per-item scores (in [0, 1], with a flag and the evidence: which training item
+matched, and the overlapping span), a summary (flagged count and fraction), a set-level test
+(`SetTest`: statistic, p-value or why none), what produced it (kind, parameters, the probe's own
+one-line summary, the flag threshold) and a free-form `info` dict for the method's details.
+
+`requires` is enforced: a scan reading a batch feature it did not declare fails
+(`ProbeContractError`), and the pipeline computes for a pass only what its probes declared.
 """
 
 import inspect
@@ -30,10 +35,40 @@ if TYPE_CHECKING:
     from auditor.embeddings import Encoder
 
 ProbeKind = Literal["overlap", "shift", "model"]
+FEATURES = frozenset({"text", "tokens", "embeddings", "labels", "model"})
+"""What a probe may declare in `requires`: training-batch features (text, tokens, embeddings,
+labels) the streamed pass computes for it, and "model" (the audited model, given at `fit`)."""
 
 
 class NotFittedError(RuntimeError):
     """A probe was asked to scan before `fit`."""
+
+
+class ProbeContractError(RuntimeError):
+    """A probe read a feature it did not declare in `requires` (a bug in the probe)."""
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    """The audited model as a probe of kind `model` receives it."""
+
+    name: str
+    network: Any
+    tokenizer: Any
+
+
+@dataclass(frozen=True)
+class FitContext:
+    """What the pipeline hands a probe at `fit`, beside the benchmark, as `requires` asks.
+
+    `encoder` is the audit's shared sentence encoder ("embeddings"); `model` the audited model
+    ("model": an object with the loaded network and its tokenizer). A probe that requires
+    something the audit does not have is refused before any data is read.
+    """
+
+    encoder: "Encoder | None" = None
+    model: LoadedModel | None = None
+    device: str = "cpu"
 
 
 @dataclass(frozen=True)
@@ -57,14 +92,33 @@ class ItemScore:
 
 
 @dataclass(frozen=True)
+class SetTest:
+    """A set-level test's result (alibi-detect's `data`): its headline statistic, its p-value
+    where the test has one, why it has no result when skipped, and the rest of its numbers."""
+
+    statistic: float | None
+    p_value: float | None = None
+    skipped: str | None = None
+    why_no_p_value: str | None = None
+    """Why a test that ran has no p-value (a descriptive statistic, not a hypothesis test)."""
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class ProbeResult:
+    """One probe's result envelope: per-item scores, set-level test, and what produced them."""
+
     probe: str
+    kind: ProbeKind
     params: dict[str, Any]
     items: list[ItemScore]
     """One per benchmark item, in order; empty for set-level tests with no per-item score."""
+    method: str = ""
+    """The probe's one-line summary of its parameters, as the reports show it."""
+    threshold: float | None = None
+    """The score at which items are flagged, where one number decides it."""
     info: dict[str, Any] = field(default_factory=dict)
-    test: dict[str, Any] | None = None
-    """Set-level statistics of a shift test (`statistic`, `p_value`, ...), else None."""
+    test: SetTest | None = None
 
     @property
     def flagged(self) -> int:
@@ -78,25 +132,47 @@ class ProbeResult:
 class TrainBatch:
     """One batch of the training corpus, with features computed once and shared by all scans."""
 
-    def __init__(self, batch: CorpusBatch, corpus_fingerprint: str, corpus_size: int) -> None:
+    def __init__(
+        self,
+        batch: CorpusBatch,
+        corpus_fingerprint: str,
+        corpus_size: int,
+        features: frozenset[str] = FEATURES,
+    ) -> None:
         self.start = batch.start
         self.texts = batch.texts
         self.ids = batch.ids
-        self.labels = batch.labels
+        self._labels = batch.labels
         self.corpus_fingerprint = corpus_fingerprint
         self.corpus_size = corpus_size
+        self.features = features
+        """What the probes of this pass declared; reading anything else is a contract error."""
         self._embeddings: dict[str, np.ndarray] = {}
 
     def __len__(self) -> int:
         return len(self.texts)
 
+    def _require(self, feature: str) -> None:
+        if feature not in self.features:
+            raise ProbeContractError(
+                f"a scan read batch {feature!r}, which no probe of this pass requires: "
+                f"declare it in the probe's `requires` (declared: {sorted(self.features)})"
+            )
+
+    @property
+    def labels(self) -> list[str | None] | None:
+        self._require("labels")
+        return self._labels
+
     @cached_property
     def tokens(self) -> TokenBatch:
+        self._require("tokens")
         return TokenBatch.from_texts(self.texts)
 
     def computed_embeddings(self, encoder: "Encoder") -> np.ndarray | None:
         """This batch's embeddings by `encoder` if they are at hand without encoding: a probe
         has already asked for them, or they are in the disk cache (`audit index build`)."""
+        self._require("embeddings")
         if encoder.key not in self._embeddings:
             cached = encoder.cached(self.corpus_fingerprint, self.start, len(self))
             if cached is None:
@@ -106,6 +182,7 @@ class TrainBatch:
 
     def embeddings(self, encoder: "Encoder") -> np.ndarray:
         """This batch's embeddings by `encoder` (disk-cached; computed once per batch)."""
+        self._require("embeddings")
         if encoder.key not in self._embeddings:
             self._embeddings[encoder.key] = encoder.encode_cached(
                 self.texts, self.corpus_fingerprint, self.start
@@ -136,10 +213,27 @@ class Scan(ABC):
 
 
 class Probe(ABC):
+    """A way of scoring benchmark items against training data; describes itself.
+
+    Class attributes say what it is (`name`, `kind`), what it needs (`requires`, from
+    `FEATURES`) and which measures other parts of the audit may read from it (`provides`:
+    "verbatim" copies, graded "similarity", per-item "in_distribution", set-level "drift"). Its
+    result carries its own parameter summary (`describe`) and, for set-level tests, its verdict in
+    words (`explain`), so reports and renderers never branch on probe names.
+    """
+
     name: ClassVar[str]
     kind: ClassVar[ProbeKind]
     requires: ClassVar[frozenset[str]]
-    """Features a scan reads from `TrainBatch`: "text", "tokens", "embeddings"."""
+    provides: ClassVar[frozenset[str]] = frozenset()
+    shown_params: ClassVar[tuple[str, ...] | None] = None
+    """Parameters the one-line summary shows (None: all of them)."""
+    statistic_key: ClassVar[str] = "statistic"
+    """Set-level tests: the key of `test` holding the headline statistic."""
+    statistic_label: ClassVar[str] = ""
+    """Set-level tests: how tables label that statistic ("drift", "coverage"; "" for none)."""
+    no_p_value: ClassVar[str | None] = None
+    """Set-level results that are descriptive, not tests: why they carry no p-value."""
 
     def get_params(self) -> dict[str, Any]:
         """The constructor's keyword parameters and their current values."""
@@ -147,9 +241,9 @@ class Probe(ABC):
         return {name: getattr(self, name) for name in names if name != "self"}
 
     @abstractmethod
-    def fit(self, bench: Corpus, *, encoder: "Encoder | None" = None) -> Self:
-        """Index the benchmark; returns self. `encoder` is the audit's shared sentence encoder,
-        for probes that require "embeddings" (others ignore it)."""
+    def fit(self, bench: Corpus, context: FitContext | None = None) -> Self:
+        """Index the benchmark; returns self. `context` holds what `requires` asks beyond the
+        benchmark (the shared sentence encoder, the audited model)."""
 
     @abstractmethod
     def start_scan(self) -> Scan:
@@ -158,8 +252,56 @@ class Probe(ABC):
     def score(self, train: Corpus, batch_size: int = 1024) -> ProbeResult:
         scan = self.start_scan()
         for batch in train.batches(batch_size):
-            scan.update(TrainBatch(batch, train.fingerprint, len(train)))
+            scan.update(TrainBatch(batch, train.fingerprint, len(train), self.requires))
         return scan.finish()
+
+    def describe(self, info: dict[str, Any]) -> str:
+        """One line of the parameters that decide the result (the reports' "parameters")."""
+        params = self.get_params()
+        shown = params if self.shown_params is None else self.shown_params
+        return ", ".join(f"{key}={params[key]}" for key in shown if key in params)
+
+    @property
+    def flag_threshold(self) -> float | None:
+        """The score at which an item is flagged, where one parameter decides it (by default
+        a parameter named `threshold`)."""
+        value = self.get_params().get("threshold")
+        return float(value) if isinstance(value, int | float) else None
+
+    def explain(self, test: SetTest, rejected: bool | None) -> str:
+        """A set-level test's result in words, given whether the (Holm-corrected) test
+        rejects; probes override it to say what their statistic means."""
+        if test.skipped:
+            return f"skipped: {test.skipped}"
+        if rejected is None:
+            return "no p-value"
+        return "differ" if rejected else "look alike"
+
+    def result(
+        self,
+        items: list[ItemScore],
+        *,
+        info: dict[str, Any] | None = None,
+        test: dict[str, Any] | None = None,
+    ) -> ProbeResult:
+        """The result envelope: `test` (a set-level test's numbers) is split into its headline
+        statistic (`statistic_key`), p-value, skip reason and the rest."""
+        info = info or {}
+        set_test = None
+        if test is not None:
+            rest = dict(test)
+            p_value, skipped = rest.pop("p_value", None), rest.pop("skipped", None)
+            set_test = SetTest(
+                statistic=rest.pop(self.statistic_key, None),
+                p_value=p_value,
+                skipped=skipped,
+                why_no_p_value=self.no_p_value if p_value is None and not skipped else None,
+                details=rest,
+            )
+        return ProbeResult(
+            probe=self.name, kind=self.kind, params=self.get_params(), items=items,
+            method=self.describe(info), threshold=self.flag_threshold, info=info, test=set_test,
+        )  # fmt: skip
 
     def _check_fitted(self) -> None:
         if not any(name.endswith("_") and not name.startswith("_") for name in vars(self)):

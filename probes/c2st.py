@@ -20,7 +20,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import StratifiedKFold
 
-from probes.base import ItemScore, ProbeResult
+from probes.base import ItemScore, ProbeResult, SetTest
 from probes.twosample import TwoSampleProbe, permutation_p_value
 
 
@@ -80,6 +80,9 @@ def c2st_test(
 class C2stProbe(TwoSampleProbe):
     name: ClassVar[str] = "c2st"
     requires: ClassVar[frozenset[str]] = frozenset({"embeddings"})
+    provides: ClassVar[frozenset[str]] = frozenset({"drift"})
+    statistic_key: ClassVar[str] = "drift_score"
+    statistic_label: ClassVar[str] = "drift"
 
     def __init__(
         self,
@@ -100,6 +103,12 @@ class C2stProbe(TwoSampleProbe):
         self.seed = seed
         self.model = model
 
+    def explain(self, test: SetTest, rejected: bool | None) -> str:
+        if test.skipped or rejected is None:
+            return super().explain(test, rejected)
+        how = "separates them" if rejected else "cannot tell them apart"
+        return f"a classifier {how} (AUC {test.details['auc']:.2f})"
+
     def evaluate(self, train: np.ndarray) -> ProbeResult:
         bench = self.bench_embeddings_
         if not len(train):
@@ -119,10 +128,8 @@ class C2stProbe(TwoSampleProbe):
             ItemScore(float(p), False) if np.isfinite(p) else ItemScore(0.5, False)
             for p in per_item
         ]
-        return ProbeResult(
-            probe=self.name,
-            params=self.get_params(),
-            items=items,
+        return self.result(
+            items,
             info={"classifier": "logistic regression on sentence embeddings, out-of-fold"},
             test=test,
         )

@@ -25,7 +25,7 @@ import numpy as np
 
 from auditor.corpus import Corpus
 from auditor.embeddings import Encoder
-from probes.base import ItemScore, Match, Probe, ProbeResult, Scan, TrainBatch
+from probes.base import FitContext, ItemScore, Match, Probe, ProbeResult, Scan, TrainBatch
 from probes.neighbours import StreamingTopK
 
 
@@ -33,6 +33,8 @@ class EmbeddingProbe(Probe):
     name: ClassVar[str] = "embedding"
     kind: ClassVar[str] = "overlap"
     requires: ClassVar[frozenset[str]] = frozenset({"embeddings"})
+    provides: ClassVar[frozenset[str]] = frozenset({"similarity"})
+    shown_params: ClassVar[tuple[str, ...]] = ("threshold", "model", "k")
 
     def __init__(
         self,
@@ -49,8 +51,9 @@ class EmbeddingProbe(Probe):
         self.precision = precision
         self.device = device
 
-    def fit(self, bench: Corpus, *, encoder: Encoder | None = None) -> Self:
-        self.encoder_ = encoder or Encoder(self.model, precision=self.precision, device=self.device)
+    def fit(self, bench: Corpus, context: FitContext | None = None) -> Self:
+        shared = context.encoder if context is not None else None
+        self.encoder_ = shared or Encoder(self.model, precision=self.precision, device=self.device)
         self.bench_embeddings_ = self.encoder_.encode_cached(bench.texts, bench.fingerprint, 0)
         return self
 
@@ -83,10 +86,8 @@ class EmbeddingScan(Scan):
                 continue
             score = float(np.clip(top, 0.0, 1.0))
             items.append(ItemScore(score, score >= probe.threshold, Match(row, self.ids[row])))
-        return ProbeResult(
-            probe=probe.name,
-            params=probe.get_params(),
-            items=items,
+        return probe.result(
+            items,
             info={
                 "score": "cosine similarity to the nearest training item",
                 "encoder": probe.encoder_.key,

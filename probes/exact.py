@@ -24,7 +24,7 @@ import numpy as np
 
 from auditor.corpus import Corpus
 from auditor.normalize import tokenize
-from probes.base import ItemScore, Match, Probe, ProbeResult, Scan, TrainBatch
+from probes.base import FitContext, ItemScore, Match, Probe, ProbeResult, Scan, TrainBatch
 from probes.tokens import HashIndex, TokenBatch
 
 ANCHOR_WORDS = 8
@@ -34,6 +34,8 @@ class ExactProbe(Probe):
     name: ClassVar[str] = "exact"
     kind: ClassVar[str] = "overlap"
     requires: ClassVar[frozenset[str]] = frozenset({"tokens"})
+    provides: ClassVar[frozenset[str]] = frozenset({"verbatim"})
+    shown_params: ClassVar[tuple[str, ...]] = ("min_words",)
 
     def __init__(
         self, *, min_words: int = 4, reverse_min_words: int = 8, reverse_min_fraction: float = 0.5
@@ -42,7 +44,7 @@ class ExactProbe(Probe):
         self.reverse_min_words = reverse_min_words
         self.reverse_min_fraction = reverse_min_fraction
 
-    def fit(self, bench: Corpus, *, encoder=None) -> Self:
+    def fit(self, bench: Corpus, context: FitContext | None = None) -> Self:
         tokens = TokenBatch.from_texts(bench.texts)
         lengths = tokens.doc_lengths
         starts = tokens.doc_starts[:-1]
@@ -159,10 +161,8 @@ class ExactScan(Scan):
                 words = tokenize(self.probe.texts_[i])[first : first + count]
                 match = Match(int(self.train_index[i]), self.train_id[i], " ".join(words))
             items.append(ItemScore(float(score), bool(score > 0), match))
-        return ProbeResult(
-            probe=self.probe.name,
-            params=self.probe.get_params(),
-            items=items,
+        return self.probe.result(
+            items,
             info={
                 "method": "word-aligned equality or containment after normalisation",
                 "anchor_words": ANCHOR_WORDS,

@@ -13,21 +13,28 @@ import numpy as np
 from scipy.stats import chi2_contingency
 
 from auditor.corpus import Corpus
-from probes.base import Probe, ProbeResult, Scan, TrainBatch
+from probes.base import FitContext, Probe, ProbeResult, Scan, SetTest, TrainBatch
 
 
 class LabelsProbe(Probe):
     name: ClassVar[str] = "labels"
     kind: ClassVar[str] = "shift"
     requires: ClassVar[frozenset[str]] = frozenset({"labels"})
+    statistic_label: ClassVar[str] = "chi²"
 
     def __init__(self) -> None:
         pass
 
-    def fit(self, bench: Corpus, *, encoder=None) -> Self:
+    def fit(self, bench: Corpus, context: FitContext | None = None) -> Self:
         labels = bench.column("label") or []
         self.bench_counts_ = Counter(label for label in labels if label is not None)
         return self
+
+    def explain(self, test: SetTest, rejected: bool | None) -> str:
+        if test.skipped or rejected is None:
+            return super().explain(test, rejected)
+        differ = "differ" if rejected else "look alike"
+        return f"label shares {differ} (total variation {test.details['total_variation']:.2f})"
 
     def start_scan(self) -> "LabelsScan":
         self._check_fitted()
@@ -45,11 +52,10 @@ class LabelsScan(Scan):
 
     def finish(self) -> ProbeResult:
         bench, train = self.probe.bench_counts_, self.counts
-        params = self.probe.get_params()
         if not bench or not train:
             side = "benchmark" if not bench else "training data"
             test = {"statistic": None, "p_value": None, "skipped": f"the {side} has no labels"}
-            return ProbeResult(self.probe.name, params, [], test=test)
+            return self.probe.result([], test=test)
         names = sorted(set(bench) | set(train))
         table = np.array([[train[n] for n in names], [bench[n] for n in names]], dtype=float)
         shares = table / table.sum(axis=1, keepdims=True)
@@ -64,4 +70,4 @@ class LabelsScan(Scan):
             "bench_shares": dict(zip(names, np.round(shares[1], 4).tolist(), strict=True)),
             "unseen_labels": sorted(set(bench) - set(train)),
         }
-        return ProbeResult(self.probe.name, params, [], test=test)
+        return self.probe.result([], test=test)

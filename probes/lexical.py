@@ -14,7 +14,7 @@ import numpy as np
 from scipy.stats import ks_2samp
 
 from auditor.corpus import Corpus
-from probes.base import Probe, ProbeResult, Scan, TrainBatch
+from probes.base import FitContext, Probe, ProbeResult, Scan, SetTest, TrainBatch
 from probes.tokens import HashIndex, TokenBatch
 
 
@@ -22,17 +22,28 @@ class LexicalProbe(Probe):
     name: ClassVar[str] = "lexical"
     kind: ClassVar[str] = "shift"
     requires: ClassVar[frozenset[str]] = frozenset({"tokens"})
+    statistic_label: ClassVar[str] = "KS"
 
     def __init__(self) -> None:
         pass
 
-    def fit(self, bench: Corpus, *, encoder=None) -> Self:
+    def fit(self, bench: Corpus, context: FitContext | None = None) -> Self:
         tokens = TokenBatch.from_texts(bench.texts)
         self.lengths_ = tokens.doc_lengths
         self.vocabulary_ = HashIndex(tokens.word_hashes)
         self.word_slots_ = self.vocabulary_.lookup(tokens.word_hashes)
         self.doc_of_word_ = tokens.doc_of_word
         return self
+
+    def explain(self, test: SetTest, rejected: bool | None) -> str:
+        if test.skipped or test.statistic is None or rejected is None:
+            return super().explain(test, rejected)
+        d = test.details
+        return (
+            f"lengths {'differ' if rejected else 'look alike'} (mean {d['bench_mean_length']:.1f} "
+            f"vs {d['train_mean_length']:.1f} words); {d['oov_rate']:.1%} of benchmark words "
+            "unseen in training"
+        )
 
     def start_scan(self) -> "LexicalScan":
         self._check_fitted()
@@ -76,4 +87,4 @@ class LexicalScan(Scan):
             "items_with_oov": float(items_with_unseen.mean()) if len(probe.lengths_) else 0.0,
         }
         info = {"test": "two-sample Kolmogorov-Smirnov on item length in words"}
-        return ProbeResult(probe.name, probe.get_params(), [], info=info, test=test)
+        return probe.result([], info=info, test=test)

@@ -18,12 +18,12 @@ candidate pair is then scored by its full signature, so the reported score never
 banding. The benchmark is indexed; the training stream is signed and looked up band by band.
 """
 
-from typing import ClassVar, Self
+from typing import Any, ClassVar, Self
 
 import numpy as np
 
 from auditor.corpus import Corpus
-from probes.base import ItemScore, Match, Probe, ProbeResult, Scan, TrainBatch
+from probes.base import FitContext, ItemScore, Match, Probe, ProbeResult, Scan, TrainBatch
 from probes.tokens import HashIndex, TokenBatch, mix64
 
 _PERM_BLOCK = 16
@@ -72,14 +72,14 @@ class MinHashProbe(Probe):
     requires: ClassVar[frozenset[str]] = frozenset({"tokens"})
 
     def __init__(
-        self, *, threshold: float = 0.5, num_perm: int = 128, shingle: int = 5, seed: int = 1
+        self, *, threshold: float = 0.5, num_perm: int = 128, shingle: int = 5, seed: int = 0
     ) -> None:
         self.threshold = threshold
         self.num_perm = num_perm
         self.shingle = shingle
         self.seed = seed
 
-    def fit(self, bench: Corpus, *, encoder=None) -> Self:
+    def fit(self, bench: Corpus, context: FitContext | None = None) -> Self:
         rng = np.random.default_rng(self.seed)
         high = np.iinfo(np.uint64).max
         self.mult_ = rng.integers(0, high, self.num_perm, dtype=np.uint64, endpoint=True) | 1
@@ -98,6 +98,10 @@ class MinHashProbe(Probe):
             rows = signature[:, band * self.rows_ : (band + 1) * self.rows_]
             keys.append(mix64((rows * self.band_salt_[None, :]).sum(axis=1) ^ np.uint64(band)))
         return keys
+
+    def describe(self, info: dict[str, Any]) -> str:
+        lsh = f", lsh={info['bands']}x{info['rows']}" if "bands" in info else ""
+        return f"threshold={self.threshold}, num_perm={self.num_perm}, shingle={self.shingle}{lsh}"
 
     def start_scan(self) -> "MinHashScan":
         self._check_fitted()
@@ -145,10 +149,8 @@ class MinHashScan(Scan):
             if self.train_index[i] >= 0:
                 match = Match(int(self.train_index[i]), self.train_id[i], None)
             items.append(ItemScore(float(score), bool(score >= probe.threshold), match))
-        return ProbeResult(
-            probe=probe.name,
-            params=probe.get_params(),
-            items=items,
+        return probe.result(
+            items,
             info={
                 "score": f"estimated Jaccard similarity of word {probe.shingle}-gram shingles",
                 "bands": probe.bands_,

@@ -15,7 +15,7 @@ from typing import ClassVar
 import numpy as np
 import torch
 
-from probes.base import ProbeResult
+from probes.base import ProbeResult, SetTest
 from probes.twosample import (
     TwoSampleProbe,
     permutation_p_value,
@@ -75,6 +75,7 @@ def mmd_test(x: np.ndarray, y: np.ndarray, n_permutations: int, seed: int) -> di
 class MmdProbe(TwoSampleProbe):
     name: ClassVar[str] = "mmd"
     requires: ClassVar[frozenset[str]] = frozenset({"embeddings"})
+    statistic_label: ClassVar[str] = "MMD²"
 
     def __init__(
         self,
@@ -89,6 +90,11 @@ class MmdProbe(TwoSampleProbe):
         self.seed = seed
         self.model = model
 
+    def explain(self, test: SetTest, rejected: bool | None) -> str:
+        if test.skipped or rejected is None:
+            return super().explain(test, rejected)
+        return f"embedding distributions {'differ' if rejected else 'look alike'}"
+
     def evaluate(self, train: np.ndarray) -> ProbeResult:
         bench = self.bench_embeddings_
         if len(train) < 2 or len(bench) < 2:
@@ -96,10 +102,8 @@ class MmdProbe(TwoSampleProbe):
         else:
             test = mmd_test(train, bench, self.n_permutations, self.seed)
         test["train_sample"] = len(train)
-        return ProbeResult(
-            probe=self.name,
-            params=self.get_params(),
-            items=[],
+        return self.result(
+            [],
             info={"kernel": "Gaussian, sigma^2 = median pooled squared distance / 2"},
             test=test,
         )

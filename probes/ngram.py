@@ -18,13 +18,22 @@ uses its n = 13), with Llama 2's token-coverage reading (Touvron et al. 2023, se
   n-grams in that run.
 """
 
-from typing import ClassVar, Self
+from typing import Any, ClassVar, Self
 
 import numpy as np
 
 from auditor.corpus import Corpus
 from auditor.normalize import tokenize
-from probes.base import ItemScore, Match, Probe, ProbeResult, Scan, TrainBatch, longest_true_run
+from probes.base import (
+    FitContext,
+    ItemScore,
+    Match,
+    Probe,
+    ProbeResult,
+    Scan,
+    TrainBatch,
+    longest_true_run,
+)
 from probes.tokens import HashIndex, TokenBatch
 
 
@@ -56,7 +65,7 @@ class NgramProbe(Probe):
         self.dirty = dirty
         self.clean = clean
 
-    def fit(self, bench: Corpus, *, encoder=None) -> Self:
+    def fit(self, bench: Corpus, context: FitContext | None = None) -> Self:
         tokens = TokenBatch.from_texts(bench.texts)
         lengths = tokens.doc_lengths
         self.texts_ = bench.texts
@@ -78,6 +87,13 @@ class NgramProbe(Probe):
                 self.item_slots_[i] = (n, slots[bounds[i] : bounds[i + 1]])
             self.tables_[n] = index
         return self
+
+    def describe(self, info: dict[str, Any]) -> str:
+        return f"n={info.get('n', self.n)}, dirty={self.dirty}, clean={self.clean}"
+
+    @property
+    def flag_threshold(self) -> float:
+        return float(self.dirty)
 
     def start_scan(self) -> "NgramScan":
         self._check_fitted()
@@ -134,10 +150,8 @@ class NgramScan(Scan):
                 match = Match(doc, self.ids[doc], " ".join(words))
             items.append(ItemScore(coverage, coverage >= probe.dirty, match))
         coverages = np.asarray(coverages)
-        return ProbeResult(
-            probe=probe.name,
-            params=probe.get_params(),
-            items=items,
+        return probe.result(
+            items,
             info={
                 "n": probe.n_,
                 "n_rule": (

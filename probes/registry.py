@@ -45,8 +45,9 @@ class Registry(Generic[T]):
         self._entries[name] = target
 
     def names(self) -> list[str]:
+        """Registered names in registration order: the built-ins as registered, then plugins."""
         self._load_plugins()
-        return sorted(self._entries)
+        return list(self._entries)
 
     def get(self, name: str) -> T:
         self._load_plugins()

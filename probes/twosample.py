@@ -3,8 +3,10 @@
 The benchmark is small and the training corpus may be huge, so set-level tests compare the
 benchmark with a seeded random sample of at most `max_train` training items, drawn during the one
 streamed pass (which rows is fixed by the seed and the corpus size alone, so batching cannot
-change it). Only the sampled rows' embeddings are kept (taken from the batch when another probe has
-already embedded it, or from the disk cache when `audit index build` has).
+change it), and the sample is ordered by a digest of each text, so neither can the order of
+the corpus when the same items are sampled. Only the sampled rows' embeddings are kept (taken
+from the batch when another probe has already embedded it, or from the disk cache when `audit
+index build` has).
 
 Permutation tests (alibi-detect's shape: the shared machinery lives here, each test implements
 only its statistic) pool both samples, re-split them at random `n_permutations` times and report
@@ -12,6 +14,7 @@ p = (1 + #{null >= observed}) / (1 + n_permutations), which is exact: under the 
 that both samples come from one distribution, P(p <= alpha) <= alpha.
 """
 
+import hashlib
 from abc import abstractmethod
 from typing import ClassVar, Self
 
@@ -19,7 +22,7 @@ import numpy as np
 
 from auditor.corpus import Corpus
 from auditor.embeddings import Encoder
-from probes.base import Probe, ProbeResult, Scan, TrainBatch
+from probes.base import FitContext, Probe, ProbeResult, Scan, TrainBatch
 
 
 def sample_rows(size: int, n: int, seed: int) -> np.ndarray:
@@ -45,8 +48,9 @@ class TwoSampleProbe(Probe):
 
     kind: ClassVar[str] = "shift"
 
-    def fit(self, bench: Corpus, *, encoder: Encoder | None = None) -> Self:
-        self.encoder_ = encoder or Encoder(self.model)
+    def fit(self, bench: Corpus, context: FitContext | None = None) -> Self:
+        shared = context.encoder if context is not None else None
+        self.encoder_ = shared or Encoder(self.model)
         self.bench_embeddings_ = self.encoder_.encode_cached(bench.texts, bench.fingerprint, 0)
         return self
 
@@ -64,6 +68,9 @@ class SampleScan(Scan):
         self.probe = probe
         self.rows: np.ndarray | None = None
         self.embeddings: list[np.ndarray] = []
+        self.keys: list[bytes] = []
+        """A digest of each sampled text: the sample is put in this order before the test, so
+        the same sampled items give the same result whatever order the corpus lists them in."""
 
     def absorb(self, batch: TrainBatch, prepared: None) -> None:
         probe = self.probe
@@ -73,6 +80,10 @@ class SampleScan(Scan):
         local = self.rows[lo:hi] - batch.start
         if not len(local):
             return
+        self.keys += [
+            hashlib.blake2b(batch.texts[i].encode("utf-8", "surrogatepass"), digest_size=8).digest()
+            for i in local
+        ]
         whole = batch.computed_embeddings(probe.encoder_)
         if whole is not None:  # another probe embedded the whole batch, or an index holds it
             self.embeddings.append(whole[local])
@@ -83,5 +94,7 @@ class SampleScan(Scan):
 
     def finish(self) -> ProbeResult:
         dimension = self.probe.bench_embeddings_.shape[1]
-        train = np.concatenate(self.embeddings) if self.embeddings else np.zeros((0, dimension))
-        return self.probe.evaluate(train)
+        if not self.embeddings:
+            return self.probe.evaluate(np.zeros((0, dimension)))
+        order = sorted(range(len(self.keys)), key=self.keys.__getitem__)
+        return self.probe.evaluate(np.concatenate(self.embeddings)[order])

@@ -19,7 +19,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from probes.base import ItemScore, ProbeResult
+from probes.base import ItemScore, ProbeResult, SetTest
 from probes.neighbours import StreamingTopK
 from probes.twosample import TwoSampleProbe
 
@@ -43,6 +43,10 @@ def knn_distance(
 class TypicalityProbe(TwoSampleProbe):
     name: ClassVar[str] = "typicality"
     requires: ClassVar[frozenset[str]] = frozenset({"embeddings"})
+    provides: ClassVar[frozenset[str]] = frozenset({"in_distribution"})
+    statistic_key: ClassVar[str] = "coverage"
+    statistic_label: ClassVar[str] = "coverage"
+    no_p_value: ClassVar[str] = "coverage describes the benchmark; it is not a test"
 
     def __init__(
         self,
@@ -59,12 +63,17 @@ class TypicalityProbe(TwoSampleProbe):
         self.seed = seed
         self.model = model
 
+    def explain(self, test: SetTest, rejected: bool | None) -> str:
+        if test.skipped:
+            return super().explain(test, rejected)
+        return f"{test.statistic:.0%} of benchmark items inside the training kNN radius"
+
     def evaluate(self, train: np.ndarray) -> ProbeResult:
         bench = self.bench_embeddings_
         if len(train) < 2:
             items = [ItemScore(0.0, False) for _ in range(len(bench))]
             test = {"coverage": None, "skipped": "fewer than 2 training items"}
-            return ProbeResult(self.name, self.get_params(), items, test=test)
+            return self.result(items, test=test)
         k = min(self.k, len(train) - 1)
         reference = np.sort(knn_distance(train, train, k, leave_one_out=True))
         distance = knn_distance(bench, train, k, leave_one_out=False)
@@ -82,4 +91,4 @@ class TypicalityProbe(TwoSampleProbe):
         }
         info = {"score": "conformal p-value of the mean cosine distance to the k nearest "
                 "training items; flagged = outside the training kNN radius"}  # fmt: skip
-        return ProbeResult(self.name, self.get_params(), items, info=info, test=test)
+        return self.result(items, info=info, test=test)

@@ -37,7 +37,7 @@ def test_overlap_json_contract(train_file: Path, tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
     assert report == json.loads(out.read_text())
-    assert report["schema_version"] == 1
+    assert report["schema_version"] == 2 and report["report"] == "overlap"
     assert report["bench"]["items"] == 1821 and report["train"]["items"] == 320
     assert set(report["probes"]) == {"exact", "ngram", "minhash"}
     assert len(report["items"]) == 1821
@@ -49,9 +49,14 @@ def test_overlap_json_contract(train_file: Path, tmp_path: Path) -> None:
     item = report["items"][10]
     assert item["probes"]["exact"]["flagged"] is True
     assert item["probes"]["exact"]["match"]["train_index"] == 151
-    assert set(item["probes"]["exact"]["match"]) == {"train_index", "train_id", "span"}
+    match = item["probes"]["exact"]["match"]
+    assert set(match) == {"train_index", "train_id", "span", "train_text"}
+    sst = load_corpus("sst2:test").texts
+    assert item["text"] == sst[10][:400] and item["probes"]["exact"]["match"]["train_text"]
+    assert all(i["text"] is None for i in report["items"] if not i["flagged"])
     for summary in report["probes"].values():
-        assert set(summary) >= {"params", "flagged", "fraction"}
+        assert set(summary) >= {"kind", "params", "method", "threshold", "flagged", "fraction"}
+    assert report["provides"] == {"verbatim": "exact"}
 
 
 def test_overlap_table_with_all_probes(tmp_path: Path) -> None:
@@ -73,16 +78,20 @@ def test_shift_json_contract(tmp_path: Path) -> None:
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
-    assert report["schema_version"] == 1
+    assert report["schema_version"] == 2 and report["report"] == "shift"
     assert set(report["tests"]) == {"mmd", "c2st", "typicality", "labels", "lexical"}
-    for name in ("mmd", "labels", "lexical"):
-        assert {"statistic", "p_value", "params"} <= set(report["tests"][name])
-    assert {"auc", "drift_score", "p_value", "params"} <= set(report["tests"]["c2st"])
+    for test in report["tests"].values():
+        assert {"statistic", "statistic_label", "p_value", "params", "verdict"} <= set(test)
+    assert "auc" in report["tests"]["c2st"]["details"]
+    assert report["provides"] == {"drift": "c2st", "in_distribution": "typicality"}
     assert report["summary"]["alpha"] == 0.05 and isinstance(report["summary"]["shifted"], bool)
     assert [item["index"] for item in report["items"]] == list(range(500))
     assert all(
-        0 < item["typicality"] <= 1 and 0 <= item["c2st_prob"] <= 1 for item in report["items"]
+        0 < item["scores"]["typicality"] <= 1 and 0 <= item["scores"]["c2st"] <= 1
+        for item in report["items"]
     )
+    least = sorted(report["items"], key=lambda item: item["scores"]["typicality"])
+    assert all(item["text"] for item in least[:20])
 
 
 def test_shift_table_and_bad_options() -> None:
@@ -136,7 +145,7 @@ def test_bad_line_exits_2_with_line_number(tmp_path: Path) -> None:
 def test_ids_with_emoji_codes_print_verbatim() -> None:
     result = run("overlap", "--train", "trec:train", "--bench", "trec:test", "--probe", "exact")
     assert result.exit_code == 0
-    assert "training item 2260 trec:train:2260" in result.stdout
+    assert "training item 2260 (trec:train:2260)" in result.stdout
 
 
 def test_dataset_text_is_not_markup(tmp_path: Path) -> None:

@@ -1,69 +1,94 @@
-"""Golden snapshots of every report format, rendered from a committed run report.
+"""Golden snapshots of every report kind in every format, rendered from committed reports alone.
 
-The fixture (`tests/golden/run_report.json`, `bench.jsonl`, `train.jsonl`) is a real
-`audit run` report of a tiny model on a TREC slice. When a renderer changes on purpose,
-regenerate the snapshots with
+The fixture (`tests/golden/run_report.json`) is a real `audit run` report of a tiny model on a
+TREC slice (`bench.jsonl`, `train.jsonl`); its `overlap` and `shift` parts are themselves
+reports. Renderers read nothing but the report. When a renderer changes on purpose, regenerate
+the snapshots with
 
     UPDATE_GOLDEN=1 .venv/bin/python -m pytest tests/test_golden.py
 
-and review the diff. When the report's schema changes, regenerate the fixture too (run
-`audit run` as tests/test_run.py does and copy its report here).
+and review the diff. When the report's schema changes, regenerate the fixture first
+(`.venv/bin/python -m tests.regenerate_golden`).
 """
 
 import json
 import os
+import re
 from pathlib import Path
 
 import pytest
-from rich.console import Console
+from typer.testing import CliRunner
 
-from auditor.gate import load_report
-from auditor.loading import load_corpus
-from auditor.render.html import render_html
-from auditor.render.markdown import render_markdown
-from auditor.render.run import render_run
+from auditor.cli import app
+from auditor.render import FORMATS, render
+from auditor.report import read_report
 
 GOLDEN = Path(__file__).parent / "golden"
+KINDS = ("run", "overlap", "shift")
+
+
+def without_plots(page: str) -> str:
+    """The HTML page with its SVG plots cut out (their markup varies with matplotlib)."""
+    return re.sub(r"<svg.*?</svg>", "[plot]", page, flags=re.DOTALL)
 
 
 @pytest.fixture(scope="module")
-def fixture():
-    report = load_report(GOLDEN / "run_report.json")
-    bench = load_corpus(str(GOLDEN / "bench.jsonl"))
-    train = load_corpus(str(GOLDEN / "train.jsonl"))
-    return report, bench, train
+def reports(tmp_path_factory) -> dict[str, Path]:
+    """The run report and its overlap and shift parts, each saved as a report of its own."""
+    folder = tmp_path_factory.mktemp("golden")
+    data = json.loads((GOLDEN / "run_report.json").read_text())
+    paths = {"run": GOLDEN / "run_report.json"}
+    for kind in ("overlap", "shift"):
+        paths[kind] = folder / f"{kind}_report.json"
+        paths[kind].write_text(json.dumps(data[kind]))
+    return paths
 
 
-def terminal(report, bench, train) -> str:
-    with open(os.devnull, "w") as sink:
-        console = Console(width=100, record=True, file=sink, color_system=None)
-        render_run(report, bench, train, console)
-    return console.export_text()
-
-
-def html_text(report, bench, train) -> str:
-    """The page with its SVG plots cut out (their markup varies with matplotlib versions)."""
-    page = render_html(report, bench, train)
-    while "<svg" in page:
-        page = page[: page.index("<svg")] + "[plot]" + page[page.index("</svg>") + 6 :]
-    return page
-
-
-RENDERERS = {
-    "run_report.md": lambda report, bench, train: render_markdown(report, bench),
-    "run_report.txt": terminal,
-    "run_report.html": html_text,
-    "run_report.normalised.json": lambda report, bench, train: (
-        json.dumps(report.model_dump(mode="json"), indent=1, sort_keys=True) + "\n"
-    ),
-}
-
-
-@pytest.mark.parametrize("name", sorted(RENDERERS))
-def test_snapshot(fixture, name: str) -> None:
-    rendered = RENDERERS[name](*fixture)
-    path = GOLDEN / name
+@pytest.mark.parametrize("fmt", sorted(FORMATS))
+@pytest.mark.parametrize("kind", KINDS)
+def test_snapshot(reports, kind: str, fmt: str) -> None:
+    rendered = render(read_report(reports[kind]), fmt)
+    if fmt == "html":
+        rendered = without_plots(rendered)
+    path = GOLDEN / f"{kind}_report{FORMATS[fmt].suffix}"
+    if fmt == "json":
+        path = path.with_suffix(".normalised.json")
+        rendered = json.dumps(json.loads(rendered), indent=1, sort_keys=True) + "\n"
     if os.environ.get("UPDATE_GOLDEN"):
         path.write_text(rendered)
     assert path.is_file(), f"missing snapshot {path}: run with UPDATE_GOLDEN=1"
     assert rendered == path.read_text()
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_render_round_trips_every_report(reports, kind: str, tmp_path: Path) -> None:
+    """`audit render` of a saved report: JSON back unchanged, every format as `render` gives."""
+    original = json.loads(reports[kind].read_text())
+    again = CliRunner().invoke(app, ["render", str(reports[kind]), "--format", "json"])
+    assert again.exit_code == 0, again.output
+    assert json.loads(again.stdout) == original
+    outs = [tmp_path / f"r{FORMATS[f].suffix}" for f in FORMATS]
+    args = ["render", str(reports[kind]), "-q"] + [a for o in outs for a in ("--out", str(o))]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    report = read_report(reports[kind])
+    for fmt, out in zip(FORMATS, outs, strict=True):
+        expected = render(report, fmt)
+        text = out.read_text()
+        assert (without_plots(text), fmt) == (without_plots(expected), fmt)
+
+
+def test_render_refuses_what_is_not_a_report(tmp_path: Path) -> None:
+    cases = {
+        "list.json": "[]",
+        "broken.json": "{",
+        "old.json": json.dumps({"schema_version": 1, "report": "run"}),
+        "other.json": json.dumps({"schema_version": 2, "report": "membership"}),
+    }
+    for name, text in cases.items():
+        (tmp_path / name).write_text(text)
+        result = CliRunner().invoke(app, ["render", str(tmp_path / name)])
+        assert result.exit_code == 2, (name, result.output)
+        assert name in result.output and "Traceback" not in result.output
+    bad_suffix = CliRunner().invoke(app, ["render", str(GOLDEN / "run_report.json"), "-o", "x.pdf"])
+    assert bad_suffix.exit_code == 2 and ".pdf" in bad_suffix.output

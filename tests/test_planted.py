@@ -13,8 +13,8 @@ import pytest
 
 from auditor.loading import load_corpus
 from auditor.normalize import normalize, tokenize
-from auditor.overlap import build_probes, run_overlap
-from probes import OVERLAP_PROBES
+from auditor.overlap import run_overlap
+from probes import build_probes, probes_of_kind
 from tests.helpers import corpus
 
 VERBATIM, FORMAT, EMBEDDED, NUMBERS, WORDS = (range(k, k + 10) for k in range(0, 50, 10))
@@ -63,7 +63,7 @@ def planted():
         planted.append(substitute_words(bench[i]))
     train_texts = train[:700] + planted + train[700:]
     bench_corpus, train_corpus = corpus(bench, "bench"), corpus(train_texts, "train")
-    report = run_overlap(train_corpus, bench_corpus, build_probes(OVERLAP_PROBES))
+    report = run_overlap(train_corpus, bench_corpus, build_probes(probes_of_kind("overlap")))
     return bench, train_texts, report
 
 

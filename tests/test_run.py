@@ -60,7 +60,7 @@ def base_run(data):
 def test_run_report_for_a_base_model(base_run) -> None:
     result, out = base_run
     report = json.loads(out.read_text())
-    assert report["schema_version"] == 1 and report["provenance"]["version"]
+    assert report["schema_version"] == 2 and report["provenance"]["version"]
     assert report["candidate"]["how"].startswith("a base model")
     assert report["candidate"]["accuracy"] == report["controls"]["pretrained"]["accuracy"]
     attribution = report["attribution"]
@@ -213,3 +213,46 @@ def test_a_repeated_run_reads_everything_from_the_cache(data, base_run, monkeypa
     second = json.loads(again.stdout)
     for part in ("overlap", "shift", "candidate", "attribution"):
         assert second[part] == first[part]
+
+
+def test_a_plugin_probe_runs_in_overlap_and_run(data, base_run, prefix_plugin) -> None:
+    """One module plus an entry point: `audit overlap` and `audit run` run it by default."""
+    folder, bench, train, base = data
+    args = ["--train", str(train), "--bench", str(bench), "--format", "json", "-q"]
+    overlap = runner.invoke(app, ["overlap", *args, "--cache-dir", str(folder / "c")])
+    assert overlap.exit_code == 0, overlap.output
+    report = json.loads(overlap.stdout)
+    assert list(report["probes"]) == ["exact", "ngram", "minhash", "embedding", "prefix"]
+    planted = [item for item in report["items"] if item["index"] < 5]
+    assert all(item["probes"]["prefix"]["flagged"] for item in planted)  # the planted copies
+    assert report["probes"]["prefix"]["method"] == "words=6"
+    tuned = runner.invoke(app, ["overlap", *args, "-p", "prefix", "--param", "prefix.words=3"])
+    assert json.loads(tuned.stdout)["probes"]["prefix"]["params"] == {"words": 3}
+    run = runner.invoke(app, ["run", "--model", str(base), "--bench", str(bench), "--train",
+                              str(train), "--format", "json", "-q",
+                              "--cache-dir", str(folder / "c")])  # fmt: skip
+    assert run.exit_code == 0, run.output
+    assert "prefix" in json.loads(run.stdout)["overlap"]["probes"]
+
+
+def test_probe_options_are_checked_before_loading(data) -> None:
+    folder, _, _, base = data
+    missing = str(folder / "no-such-file.jsonl")  # never read: the options fail first
+    cases = {
+        ("overlap", "-p", "mmd"): "a shift probe",
+        ("shift", "-p", "exact"): "an overlap probe",
+        ("overlap", "-p", "exakt"): "Did you mean 'exact'",
+        ("overlap", "--param", "ngram.nope=1"): "no parameter 'nope'",
+        ("overlap", "--param", "ngram.n=ten"): "expected an integer",
+        ("overlap", "--param", "ngram"): "NAME.KEY=VALUE",
+        ("overlap", "--out", str(folder / "r.pdf")): ".pdf",
+        ("overlap", "--out", str(folder)): "a folder",
+        ("run", "--model", str(base), "-p", "mmd", "-p", "labels", "-p", "zzz"): "zzz",
+    }
+    for args, message in cases.items():
+        command, rest = args[0], list(args[1:])
+        data_args = ["--bench", missing] if command == "run" else ["--train", missing,
+                                                                   "--bench", missing]  # fmt: skip
+        result = runner.invoke(app, [command, *data_args, *rest])
+        assert result.exit_code == 2, (args, result.output)
+        assert message in result.output and "no-such-file" not in result.output, args

@@ -6,8 +6,8 @@ from sklearn.metrics import roc_auc_score
 
 from auditor.embeddings import Encoder
 from auditor.loading import load_corpus
-from auditor.overlap import build_probes
 from auditor.shift import holm, run_shift
+from probes import build_probes
 from probes.c2st import c2st_test
 from probes.mmd import mmd_test
 from tests.helpers import corpus
@@ -52,19 +52,21 @@ def test_c2st_false_positive_rate(sst2_pool) -> None:
 def test_power_on_different_datasets(train: str, bench: str) -> None:
     probes = build_probes(["mmd", "c2st"], {"c2st": {"n_permutations": 1000, "max_per_side": 150}})
     report = run_shift(load_corpus(train), load_corpus(bench), probes)
-    assert report.tests["mmd"]["p_value"] < 0.001
-    assert report.tests["c2st"]["auc"] > 0.95
-    assert report.tests["c2st"]["p_value"] < 0.001
+    assert report.tests["mmd"].p_value < 0.001
+    assert report.tests["c2st"].details["auc"] > 0.95
+    c2st = report.tests["c2st"]
+    assert c2st.statistic == pytest.approx(2 * c2st.details["auc"] - 1)
+    assert report.tests["c2st"].p_value < 0.001
     assert report.summary.shifted
 
 
 def test_same_distribution_is_not_shifted_and_typicality_is_calibrated() -> None:
     report = run_shift(load_corpus("sst2:train"), load_corpus("sst2:test"))
     assert not report.summary.shifted
-    typicality = np.array([item.typicality for item in report.items])
+    typicality = np.array([item.scores["typicality"] for item in report.items])
     assert 0.4 < np.median(typicality) < 0.6  # conformal p-values are uniform under the null
-    assert 0.90 < report.tests["typicality"]["coverage"] < 0.99
-    assert report.tests["labels"]["total_variation"] < 0.05
+    assert 0.90 < report.tests["typicality"].statistic < 0.99  # coverage
+    assert report.tests["labels"].details["total_variation"] < 0.05
 
 
 def test_typicality_ranks_planted_out_of_domain_items_lower() -> None:
@@ -72,7 +74,7 @@ def test_typicality_ranks_planted_out_of_domain_items_lower() -> None:
     out_of_domain = load_corpus("gsm8k:test").texts[:50]
     bench = corpus(in_domain + out_of_domain, "mixed")
     report = run_shift(load_corpus("sst2:train"), bench, build_probes(["typicality"]))
-    typicality = [item.typicality for item in report.items]
+    typicality = [item.scores["typicality"] for item in report.items]
     is_in_domain = [1] * len(in_domain) + [0] * len(out_of_domain)
     assert roc_auc_score(is_in_domain, typicality) > 0.9
 
@@ -89,13 +91,13 @@ def test_labels_and_lexical_known_answers() -> None:
     train = load_corpus("trec:train")
     bench = corpus(["How far is it ?", "zzyzx qwvvk ?"], "b")
     report = run_shift(train, bench, build_probes(["lexical", "labels"]))
-    lexical = report.tests["lexical"]
+    lexical = report.tests["lexical"].details
     assert lexical["oov_rate"] == pytest.approx(2 / 6)  # "zzyzx" and "qwvvk" never occur in TREC
     assert lexical["items_with_oov"] == pytest.approx(0.5)
-    assert report.tests["labels"]["skipped"] == "the benchmark has no labels"
+    assert report.tests["labels"].skipped == "the benchmark has no labels"
     same = run_shift(train, load_corpus("trec:train"), build_probes(["labels"]))
-    assert same.tests["labels"]["total_variation"] == 0.0
-    assert same.tests["labels"]["p_value"] == pytest.approx(1.0)
+    assert same.tests["labels"].details["total_variation"] == 0.0
+    assert same.tests["labels"].p_value == pytest.approx(1.0)
 
 
 def test_holm_adjustment() -> None:

@@ -11,7 +11,7 @@ import typer
 from rich.markup import escape
 from typer.core import TyperGroup
 
-from auditor.cli import bench, control, evaluate, gate, index, overlap, run, shift
+from auditor.cli import bench, control, evaluate, gate, index, overlap, render, run, shift
 from auditor.cli.console import stderr
 from auditor.errors import ExitCode, InputError
 
@@ -64,6 +64,7 @@ app.command("shift")(shift.shift)
 app.command("control")(control.control)
 app.command("eval")(evaluate.evaluate)
 app.command("run")(run.run)
+app.command("render")(render.render)
 app.command("gate")(gate.gate)
 
 

@@ -8,7 +8,7 @@ from rich.text import Text
 
 from auditor import cards
 from auditor.cli.console import stdout
-from auditor.cli.options import Format, OutputFormat
+from auditor.cli.options import Listing, ListingFormat
 
 app = typer.Typer(help="Benchmark cards: what can be audited by name.", no_args_is_help=True)
 
@@ -26,10 +26,10 @@ def _summary(card: cards.Card) -> dict:
 
 
 @app.command("list")
-def list_cards(output: Format = OutputFormat.table) -> None:
+def list_cards(output: ListingFormat = Listing.table) -> None:
     """List the benchmark cards."""
     summaries = [_summary(cards.load_card(name)) for name in cards.card_names()]
-    if output is OutputFormat.json:
+    if output is Listing.json:
         print(json.dumps(summaries, indent=2))
         return
     table = Table(title="Benchmark cards")
@@ -46,13 +46,13 @@ def list_cards(output: Format = OutputFormat.table) -> None:
 @app.command("show")
 def show_card(
     name: str = typer.Argument(help="Card name, e.g. trec."),
-    output: Format = OutputFormat.table,
+    output: ListingFormat = Listing.table,
 ) -> None:
     """Show one card: sources, fields, labels, metric, citation."""
     card = cards.load_card(name)
     data = card.model_dump(exclude_none=True)
     data["chance_level"] = card.chance_level
-    if output is OutputFormat.json:
+    if output is Listing.json:
         print(json.dumps(data, indent=2))
         return
     table = Table(title=f"Card {card.name}", show_header=False)

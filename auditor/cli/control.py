@@ -2,20 +2,28 @@
 
 import json
 from dataclasses import asdict
+from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.table import Table
 from rich.text import Text
 
-from auditor.cli import options as opt
 from auditor.cli.console import progress_bar, stdout
-from auditor.cli.evaluate import AllowPickle, TrustRemoteCode
+from auditor.cli.options import (
+    DataOptions,
+    Listing,
+    ListingFormat,
+    ModelOptions,
+    Runtime,
+    with_options,
+    write_json,
+)
 from auditor.controls import BUDGETS, INITS, ControlPlan, run_control
-from auditor.errors import InputError
 from auditor.tasks import task_of
 
 
+@with_options
 def control(
     base: Annotated[
         str, typer.Option("--base", help="Base model: a folder, hf:ORG/NAME, or minilm.")
@@ -28,29 +36,28 @@ def control(
     budget: Annotated[
         str, typer.Option("--budget", help=f"Training budget: {', '.join(BUDGETS)}.")
     ] = "quick",
-    max_steps: Annotated[int | None, typer.Option("--max-steps", help="Step cap per run.")] = None,
-    epochs: Annotated[int | None, typer.Option("--epochs", help="Epochs per run.")] = None,
+    max_steps: Annotated[
+        int | None, typer.Option("--max-steps", min=1, help="Step cap per run.")
+    ] = None,
+    epochs: Annotated[int | None, typer.Option("--epochs", min=1, help="Epochs per run.")] = None,
     lr: Annotated[
         list[float] | None,
         typer.Option("--lr", help="Learning rates to search (repeatable; default: the budget's)."),
     ] = None,
     batch_size: Annotated[
-        int | None, typer.Option("--batch-size", help="Training batch size.")
+        int | None, typer.Option("--batch-size", min=1, help="Training batch size.")
     ] = None,
-    seeds: Annotated[int, typer.Option("--seeds", help="Seeds at the chosen learning rate.")] = 1,
+    seeds: Annotated[
+        int, typer.Option("--seeds", min=1, help="Seeds at the chosen learning rate.")
+    ] = 1,
     resume: Annotated[bool, typer.Option("--resume", help="Continue an interrupted run.")] = False,
-    allow_pickle: AllowPickle = False,
-    trust_remote_code: TrustRemoteCode = False,
-    output: opt.Format = opt.OutputFormat.table,
-    out: opt.Out = None,
-    cache_dir: opt.CacheDir = None,
-    device: opt.Device = "cpu",
-    quiet: opt.Quiet = False,
-    text_field: opt.TextField = None,
-    label_field: opt.LabelField = None,
-    encoding: opt.Encoding = None,
-    skip_bad_lines: opt.SkipBadLines = False,
-    max_line_chars: opt.MaxLineChars = 10_000_000,
+    output: ListingFormat = Listing.table,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Also write the JSON here.")] = (
+        None
+    ),
+    models: ModelOptions = None,
+    runtime: Runtime = None,
+    data: DataOptions = None,
 ) -> None:
     """Fine-tune a control model on the training data and score it on the benchmark.
 
@@ -58,24 +65,21 @@ def control(
     weights. Tokenizer, data, validation split, learning-rate search, budget and seeds are the
     same for both; each picks its own learning rate and best epoch on the validation split.
     """
-    if seeds < 1:
-        raise InputError("--seeds must be at least 1.")
+    quiet = runtime.quiet
     plan = ControlPlan.from_budget(
         base, init, budget, max_steps=max_steps, epochs=epochs,
         learning_rates=tuple(lr) if lr else None, batch_size=batch_size, seeds=seeds,
     )  # fmt: skip
-    load = opt.load_options(text_field, label_field, encoding, skip_bad_lines, max_line_chars)
-    bench_corpus, train_corpus = opt.load_data([bench, train], load, quiet)
+    bench_corpus, train_corpus = data.load([bench, train], quiet)
     spec = task_of(bench_corpus, train_corpus)
     with progress_bar(quiet) as on_progress:
         result = run_control(
-            plan, train_corpus, bench_corpus, spec, cache_dir=cache_dir, device=device,
-            resume=resume, allow_pickle=allow_pickle, trust_remote_code=trust_remote_code,
-            on_progress=on_progress,
+            plan, train_corpus, bench_corpus, spec, cache_dir=runtime.cache_dir,
+            device=runtime.device, resume=resume, on_progress=on_progress, **models.load_kwargs(),
         )  # fmt: skip
     payload = json.dumps({"schema_version": 1, **asdict(result)}, indent=2, default=str)
-    opt.write_json(payload, out, quiet)
-    if output is opt.OutputFormat.json:
+    write_json(payload, out, quiet)
+    if output is Listing.json:
         print(payload)
         return
     table = Table(

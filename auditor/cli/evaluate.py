@@ -1,48 +1,49 @@
 """`audit eval --model MODEL --bench DATA`: score a model, keeping every item's correctness."""
 
 import json
+from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.table import Table
 from rich.text import Text
 
-from auditor.cli import options as opt
 from auditor.cli.console import note, stdout
+from auditor.cli.options import (
+    DataOptions,
+    Listing,
+    ListingFormat,
+    ModelOptions,
+    Runtime,
+    with_options,
+    write_json,
+)
 from auditor.embeddings import resolve_device
 from auditor.evaluate import EVALUATORS
 from auditor.models import load_model, load_tokenizer
 from auditor.tasks import task_of
 
-AllowPickle = Annotated[
-    bool,
-    typer.Option("--allow-pickle", help="Load pickle checkpoints (torch.load weights_only=True)."),
-]
-TrustRemoteCode = Annotated[
-    bool, typer.Option("--trust-remote-code", help="Run model code shipped with the checkpoint.")
-]
 
-
+@with_options
 def evaluate(
     model: Annotated[
         str, typer.Option("--model", help="A checkpoint folder, hf:ORG/NAME, or minilm.")
     ],
     bench: Annotated[str, typer.Option("--bench", help="Benchmark: a card (trec:test) or DATA.")],
-    batch_size: Annotated[int, typer.Option("--batch-size", help="Items per forward pass.")] = 16,
+    batch_size: Annotated[
+        int, typer.Option("--batch-size", min=1, help="Items per forward pass.")
+    ] = 16,
     max_new_tokens: Annotated[
-        int, typer.Option("--max-new-tokens", help="Generation: most tokens generated per item.")
+        int,
+        typer.Option("--max-new-tokens", min=1, help="Generation: most tokens generated per item."),
     ] = 256,
-    allow_pickle: AllowPickle = False,
-    trust_remote_code: TrustRemoteCode = False,
-    output: opt.Format = opt.OutputFormat.table,
-    out: opt.Out = None,
-    device: opt.Device = "cpu",
-    quiet: opt.Quiet = False,
-    text_field: opt.TextField = None,
-    label_field: opt.LabelField = None,
-    encoding: opt.Encoding = None,
-    skip_bad_lines: opt.SkipBadLines = False,
-    max_line_chars: opt.MaxLineChars = 10_000_000,
+    output: ListingFormat = Listing.table,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Also write the JSON here.")] = (
+        None
+    ),
+    models: ModelOptions = None,
+    runtime: Runtime = None,
+    data: DataOptions = None,
 ) -> None:
     """Score a model on a benchmark: classification, generation or multiple choice.
 
@@ -50,15 +51,13 @@ def evaluate(
     generation and multiple choice need a causal LM (greedy decoding; log-likelihood of each
     choice). Weights load from safetensors only unless --allow-pickle.
     """
-    load = opt.load_options(text_field, label_field, encoding, skip_bad_lines, max_line_chars)
-    (corpus,) = opt.load_data([bench], load, quiet)
+    quiet = runtime.quiet
+    (corpus,) = data.load([bench], quiet)
     spec = task_of(corpus)
     head, evaluator = EVALUATORS[spec.task]
-    tokenizer = load_tokenizer(model, trust_remote_code=trust_remote_code)
-    network = load_model(
-        model, head, allow_pickle=allow_pickle, trust_remote_code=trust_remote_code
-    )
-    network.to(resolve_device(device))
+    tokenizer = load_tokenizer(model, trust_remote_code=models.trust_remote_code)
+    network = load_model(model, head, **models.load_kwargs())
+    network.to(resolve_device(runtime.device))
     note(f"evaluating {model} on {corpus.source} ({spec.task}, {len(corpus):,} items)", quiet)
     result = evaluator(network, tokenizer, corpus, spec, batch_size=batch_size,
                        max_new_tokens=max_new_tokens)  # fmt: skip
@@ -66,8 +65,8 @@ def evaluate(
         "schema_version": 1, "model": model, "bench": corpus.describe(), "task": spec.task,
         "accuracy": result.accuracy, "chance": spec.chance, **result.extra, "items": result.items,
     }, indent=2)  # fmt: skip
-    opt.write_json(payload, out, quiet)
-    if output is opt.OutputFormat.json:
+    write_json(payload, out, quiet)
+    if output is Listing.json:
         print(payload)
         return
     table = Table(title=Text(f"{model} on {corpus.source}"))

@@ -6,10 +6,16 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from auditor.cli import options as opt
 from auditor.cli.console import progress_bar, stdout
+from auditor.cli.options import (
+    DataOptions,
+    DeviceName,
+    Listing,
+    ListingFormat,
+    check_device,
+    with_options,
+)
 from auditor.embeddings import Encoder
-from auditor.errors import InputError
 from auditor.index import build_index
 from auditor.scan import DEFAULT_BATCH_SIZE
 
@@ -17,6 +23,7 @@ app = typer.Typer(help="Precomputed corpus indexes, reused by later audits.", no
 
 
 @app.command("build")
+@with_options
 def build(
     data: Annotated[str, typer.Argument(help="The corpus to index: DATA (see `audit --help`).")],
     out: Annotated[
@@ -34,26 +41,24 @@ def build(
     ] = "minilm",
     batch_size: Annotated[
         int,
-        typer.Option("--batch-size", help="Items per batch: the --batch-size of later audits."),
+        typer.Option(
+            "--batch-size", min=1, help="Items per batch: the --batch-size of later audits."
+        ),
     ] = DEFAULT_BATCH_SIZE,
-    output: opt.Format = opt.OutputFormat.table,
-    device: opt.Device = "cpu",
-    quiet: opt.Quiet = False,
-    text_field: opt.TextField = None,
-    label_field: opt.LabelField = None,
-    encoding: opt.Encoding = None,
-    skip_bad_lines: opt.SkipBadLines = False,
-    max_line_chars: opt.MaxLineChars = 10_000_000,
+    output: ListingFormat = Listing.table,
+    device: Annotated[DeviceName, typer.Option("--device", help="cpu, cuda or auto.")] = (
+        DeviceName.cpu
+    ),
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress on stderr.")] = False,
+    reading: DataOptions = None,
 ) -> None:
     """Embed a training corpus once, so later audits of it skip the encoding.
 
     `audit overlap`, `shift` and `run` with the same cache folder, encoder and --batch-size then
     read every training batch's embeddings from the index. A rerun embeds only what is missing.
     """
-    if batch_size < 1:
-        raise InputError("--batch-size must be at least 1.")
-    load = opt.load_options(text_field, label_field, encoding, skip_bad_lines, max_line_chars)
-    (corpus,) = opt.load_data([data], load, quiet)
+    device = check_device(device)
+    (corpus,) = reading.load([data], quiet)
     with progress_bar(quiet) as on_progress:
         report = build_index(
             corpus,
@@ -61,7 +66,7 @@ def build(
             batch_size=batch_size,
             on_progress=on_progress,
         )
-    if output is opt.OutputFormat.json:
+    if output is Listing.json:
         print(report.model_dump_json(indent=2))
         return
     table = Table(title=f"Index of {corpus.source}", show_header=False)

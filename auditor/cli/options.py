@@ -1,96 +1,255 @@
-"""Options shared by several commands, declared once (Typer `Annotated` types)."""
+"""Options shared by the commands, declared once as groups (dataclasses of Typer options).
 
+A command takes a group as one parameter (`data: DataOptions`); `@with_options` spreads the
+group's fields into the command's CLI options and gathers them back into the dataclass, so every
+command offers the same flags with the same help and bounds, and checks them (output suffixes,
+devices) in the group's `__post_init__`, before any data is loaded or model trained.
+"""
+
+import dataclasses
+import functools
+import inspect
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, get_type_hints
 
 import typer
 
 from auditor.cache import atomic_write_text
-from auditor.cli.console import note
+from auditor.cli.console import note, stdout
 from auditor.corpus import Corpus
+from auditor.errors import InputError
 from auditor.loading import LoadOptions, load_corpus
 from auditor.loading.readers import ReadOptions
+from auditor.render import FORMATS, format_of, print_table, render
+from auditor.report import Report
+
+DEFAULT_SEED = 0
+"""The one default seed of every command."""
+
+TrainData = Annotated[
+    str, typer.Option("--train", help="Training data: DATA (see `audit --help`).")
+]
+BenchData = Annotated[str, typer.Option("--bench", help="Benchmark: a card (trec:test) or DATA.")]
+
+OutputFormat = StrEnum("OutputFormat", {name: name for name in FORMATS})
+"""Every output format of the registry (`auditor.render.FORMATS`)."""
+_FORMAT_HELP = "; ".join(f"{f.name}: {f.help}" for f in FORMATS.values())
 
 
-class OutputFormat(StrEnum):
-    """How a command prints its result; `table` is for people, `json` for scripts."""
+class Listing(StrEnum):
+    """Output of commands whose result is not a report (cards, an index, a control, an eval)."""
 
     table = "table"
     json = "json"
 
 
-Format = Annotated[
-    OutputFormat,
-    typer.Option("--format", "-f", help="table: rich terminal output; json: the report on stdout."),
-]
-Out = Annotated[
-    Path | None, typer.Option("--out", "-o", help="Also write the JSON report to this file.")
-]
-CacheDir = Annotated[
-    Path | None,
-    typer.Option(
-        "--cache-dir",
-        help="Cache for embeddings (default $AUDIT_CACHE_DIR or ~/.cache/audit).",
-        envvar="AUDIT_CACHE_DIR",
-    ),
-]
-Seed = Annotated[int, typer.Option("--seed", help="Seed for every randomised step.")]
-Device = Annotated[
-    str,
-    typer.Option("--device", help="cpu, cuda, or auto (cuda when available)."),
-]
-Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars or notes on stderr.")]
-TextField = Annotated[
-    str | None,
-    typer.Option(
-        "--text-field",
-        help="Field holding the text: a name, a dotted path, or a template like '{q}\\n{a}'.",
-    ),
-]
-LabelField = Annotated[str | None, typer.Option("--label-field", help="Field holding the label.")]
-Encoding = Annotated[
-    str | None,
-    typer.Option(
-        "--encoding",
-        help="Text encoding of local files (default strict UTF-8; `auto` detects and reports).",
-    ),
-]
-SkipBadLines = Annotated[
-    bool,
-    typer.Option("--skip-bad-lines", help="Skip malformed lines (counted) instead of failing."),
-]
-MaxLineChars = Annotated[
-    int, typer.Option("--max-line-chars", help="Longest line accepted in a text file.")
+ListingFormat = Annotated[
+    Listing, typer.Option("--format", "-f", help="table (rich) or json on stdout.")
 ]
 
 
-def load_options(
-    text_field: str | None,
-    label_field: str | None,
-    encoding: str | None,
-    skip_bad_lines: bool,
-    max_line_chars: int,
-) -> LoadOptions:
-    return LoadOptions(
-        text_field=text_field,
-        label_field=label_field,
-        encoding=encoding,
-        read=ReadOptions(max_line_chars=max_line_chars, skip_bad_lines=skip_bad_lines),
+class DeviceName(StrEnum):
+    cpu = "cpu"
+    cuda = "cuda"
+    auto = "auto"
+
+
+def check_device(device: str) -> str:
+    """`cuda` where torch sees no GPU is an input error, before any work (auto falls back)."""
+    if device == DeviceName.cuda:
+        import torch
+
+        if not torch.cuda.is_available():
+            raise InputError(
+                "--device cuda: this torch sees no CUDA GPU. Use --device cpu, or auto (a GPU "
+                "when there is one)."
+            )
+    return str(device)
+
+
+@dataclass
+class DataOptions:
+    """How DATA arguments are read."""
+
+    text_field: Annotated[
+        str | None,
+        typer.Option(
+            "--text-field",
+            help="Field holding the text: a name, a dotted path, or a template like '{q}\\n{a}'.",
+        ),
+    ] = None
+    label_field: Annotated[
+        str | None, typer.Option("--label-field", help="Field holding the label.")
+    ] = None
+    encoding: Annotated[
+        str | None,
+        typer.Option(
+            "--encoding",
+            help="Text encoding of local files (default strict UTF-8; `auto` detects and reports).",
+        ),
+    ] = None
+    skip_bad_lines: Annotated[
+        bool,
+        typer.Option("--skip-bad-lines", help="Skip malformed lines (counted) instead of failing."),
+    ] = False
+    max_line_chars: Annotated[
+        int, typer.Option("--max-line-chars", min=1, help="Longest line accepted in a text file.")
+    ] = 10_000_000
+
+    def load(self, specs: list[str], quiet: bool) -> list[Corpus]:
+        """Load each DATA argument, printing what loading decided (encodings, skipped lines)."""
+        options = LoadOptions(
+            text_field=self.text_field,
+            label_field=self.label_field,
+            encoding=self.encoding,
+            read=ReadOptions(
+                max_line_chars=self.max_line_chars, skip_bad_lines=self.skip_bad_lines
+            ),
+        )
+        corpora = [load_corpus(spec, options) for spec in specs]
+        for corpus in corpora:
+            for message in corpus.notes:
+                note(message, quiet)
+        return corpora
+
+
+@dataclass
+class Runtime:
+    """Where and how a command computes."""
+
+    cache_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--cache-dir",
+            help="Cache for embeddings, reports and controls (default $AUDIT_CACHE_DIR or "
+            "~/.cache/audit).",
+            envvar="AUDIT_CACHE_DIR",
+        ),
+    ] = None
+    seed: Annotated[int, typer.Option("--seed", help="Seed for every randomised step.")] = (
+        DEFAULT_SEED
     )
+    device: Annotated[
+        DeviceName, typer.Option("--device", help="cpu, cuda, or auto (cuda when available).")
+    ] = DeviceName.cpu
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="No progress bars or notes on stderr.")
+    ] = False
+
+    def __post_init__(self) -> None:
+        self.device = check_device(self.device)
 
 
-def load_data(specs: list[str], options: LoadOptions, quiet: bool) -> list[Corpus]:
-    """Load each DATA argument, printing what loading decided (detected encodings, skips)."""
-    corpora = [load_corpus(spec, options) for spec in specs]
-    for corpus in corpora:
-        for message in corpus.notes:
-            note(message, quiet)
-    return corpora
+@dataclass
+class Output:
+    """What a command prints and writes."""
+
+    format: Annotated[OutputFormat, typer.Option("--format", "-f", help=_FORMAT_HELP)] = (
+        OutputFormat.table
+    )
+    out: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--out",
+            "-o",
+            help="Also write the report here, in the format its suffix names "
+            f"({', '.join(f.suffix for f in FORMATS.values())}); repeatable.",
+        ),
+    ] = None
+    top: Annotated[
+        int, typer.Option("--top", min=0, help="Flagged or least typical items listed.")
+    ] = 10
+    paths: list[Path] = field(default_factory=list, init=False)
+
+    def __post_init__(self) -> None:
+        self.format = str(self.format)
+        self.paths = list(self.out or [])
+        for path in self.paths:
+            if path.is_dir():
+                raise InputError(f"--out {path}: a folder; name a file inside it.")
+            format_of(path)  # an unknown suffix fails now, not after the audit
+            if not path.parent.is_dir():
+                raise InputError(f"--out {path}: folder {path.parent} does not exist.")
+
+    def only(self, *formats: str, command: str) -> None:
+        """Refuse formats a command's output has no layout for (its result is no report)."""
+        wrong = [self.format] if self.format not in formats else []
+        wrong += [str(p) for p in self.paths if format_of(p).name not in formats]
+        if wrong:
+            raise InputError(f"`{command}` writes {' or '.join(formats)} only, not {wrong[0]}.")
+
+    def write(self, quiet: bool, render_as: Callable[[str], str]) -> None:
+        """Write every `--out` file atomically, each rendered in its suffix's format."""
+        for path in self.paths:
+            atomic_write_text(path, render_as(format_of(path).name))
+            note(f"wrote {path}", quiet)
+
+    def emit(self, report: Report, quiet: bool) -> None:
+        """Write the report to every `--out` file, then print it in `--format` on stdout."""
+        self.write(quiet, lambda fmt: render(report, fmt, self.top))
+        if self.format == "table":
+            print_table(report, stdout, self.top)
+        else:
+            sys.stdout.write(render(report, self.format, self.top))
+
+
+def with_options(command: Callable[..., None]) -> Callable[..., None]:
+    """Spread each parameter annotated with an option group into the group's CLI options, and
+    gather them back into the group when the command runs."""
+    hints = get_type_hints(command, include_extras=True)
+    parameters: list[inspect.Parameter] = []
+    groups: dict[str, type] = {}
+    for name, parameter in inspect.signature(command).parameters.items():
+        kind = hints.get(name)
+        if dataclasses.is_dataclass(kind):
+            groups[name] = kind
+            group_hints = get_type_hints(kind, include_extras=True)
+            parameters += [
+                inspect.Parameter(f.name, inspect.Parameter.KEYWORD_ONLY,
+                                  annotation=group_hints[f.name], default=f.default)
+                for f in dataclasses.fields(kind) if f.init
+            ]  # fmt: skip
+        else:
+            parameters.append(
+                parameter.replace(kind=inspect.Parameter.KEYWORD_ONLY, annotation=hints[name])
+            )
+
+    @functools.wraps(command)
+    def run(**values: Any) -> None:
+        for name, kind in groups.items():
+            names = [f.name for f in dataclasses.fields(kind) if f.init]
+            values[name] = kind(**{key: values.pop(key) for key in names})
+        return command(**values)
+
+    run.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
+    run.__annotations__ = {p.name: p.annotation for p in parameters}
+    return run
+
+
+@dataclass
+class ModelOptions:
+    """How checkpoints may be loaded: safetensors and no checkpoint code unless asked."""
+
+    allow_pickle: Annotated[
+        bool,
+        typer.Option("--allow-pickle",
+                     help="Load pickle checkpoints (torch.load weights_only=True)."),
+    ] = False  # fmt: skip
+    trust_remote_code: Annotated[
+        bool,
+        typer.Option("--trust-remote-code", help="Run model code shipped with the checkpoint."),
+    ] = False
+
+    def load_kwargs(self) -> dict[str, bool]:
+        return {"allow_pickle": self.allow_pickle, "trust_remote_code": self.trust_remote_code}
 
 
 def write_json(payload: str, out: Path | None, quiet: bool) -> None:
-    """Write a JSON report to `--out` atomically, if asked."""
+    """Write a JSON result (not a report: an eval or a control) to `--out` atomically."""
     if out is not None:
         atomic_write_text(out, payload + "\n")
         note(f"wrote {out}", quiet)

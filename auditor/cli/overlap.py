@@ -4,81 +4,59 @@ from typing import Annotated
 
 import typer
 
-from auditor.cli import options as opt
-from auditor.cli.console import progress_bar, stdout
+from auditor.cli.console import progress_bar
+from auditor.cli.options import (
+    BenchData,
+    DataOptions,
+    Output,
+    Runtime,
+    TrainData,
+    with_options,
+)
+from auditor.cli.probing import ProbeOptions
 from auditor.embeddings import Encoder
-from auditor.errors import InputError
-from auditor.overlap import build_probes, run_overlap
-from auditor.render.overlap import render_overlap
-from auditor.scan import DEFAULT_BATCH_SIZE
-from probes import OVERLAP_PROBES, PROBES
+from auditor.overlap import KINDS, run_overlap
+from probes.base import FitContext
 
 
+@with_options
 def overlap(
-    train: Annotated[
-        str, typer.Option("--train", help="Training data: DATA (see `audit --help`).")
-    ],
-    bench: Annotated[str, typer.Option("--bench", help="Benchmark: a card (trec:test) or DATA.")],
-    probe: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--probe",
-            "-p",
-            help=f"Probes to run (repeatable; default all: {', '.join(OVERLAP_PROBES)}).",
-        ),
-    ] = None,
-    ngram_n: Annotated[int, typer.Option("--ngram-n", help="Largest n of the ngram probe.")] = 13,
+    train: TrainData,
+    bench: BenchData,
+    ngram_n: Annotated[
+        int, typer.Option("--ngram-n", min=1, help="Largest n of the ngram probe (ngram.n).")
+    ] = 13,
     minhash_threshold: Annotated[
-        float, typer.Option("--minhash-threshold", help="Jaccard flag threshold.")
+        float,
+        typer.Option("--minhash-threshold", min=0.0, max=1.0,
+                     help="Jaccard flag threshold (minhash.threshold)."),
     ] = 0.5,
     embedding_threshold: Annotated[
-        float, typer.Option("--embedding-threshold", help="Cosine flag threshold.")
+        float,
+        typer.Option("--embedding-threshold", min=0.0, max=1.0,
+                     help="Cosine flag threshold (embedding.threshold)."),
     ] = 0.88,
-    encoder: Annotated[
-        str, typer.Option("--encoder", help="Sentence encoder: minilm, a folder, or hf:ORG/NAME.")
-    ] = "minilm",
-    batch_size: Annotated[
-        int, typer.Option("--batch-size", help="Training items per streamed batch.")
-    ] = DEFAULT_BATCH_SIZE,
-    top: Annotated[int, typer.Option("--top", help="Flagged items shown in the table.")] = 10,
-    output: opt.Format = opt.OutputFormat.table,
-    out: opt.Out = None,
-    cache_dir: opt.CacheDir = None,
-    seed: opt.Seed = 1,
-    device: opt.Device = "cpu",
-    quiet: opt.Quiet = False,
-    text_field: opt.TextField = None,
-    label_field: opt.LabelField = None,
-    encoding: opt.Encoding = None,
-    skip_bad_lines: opt.SkipBadLines = False,
-    max_line_chars: opt.MaxLineChars = 10_000_000,
-) -> None:
+    probes: ProbeOptions = None,
+    output: Output = None,
+    runtime: Runtime = None,
+    data: DataOptions = None,
+) -> None:  # fmt: skip
     """Find benchmark items that leaked into the training data.
 
-    Probes: exact (normalised equality and containment), ngram (13-gram coverage), minhash
-    (5-gram Jaccard) and embedding (MiniLM cosine). An item is flagged when any probe flags it.
+    Probes: exact (normalised equality and containment), ngram (n-gram coverage, n chosen from
+    the benchmark's item lengths), minhash (5-gram Jaccard), embedding (MiniLM cosine), and any
+    overlap probe a plugin registers. An item is flagged when any probe flags it.
     """
-    names = probe or list(OVERLAP_PROBES)
-    for name in names:
-        PROBES.get(name)  # unknown names fail here, before any loading
-    if batch_size < 1:
-        raise InputError("--batch-size must be at least 1.")
-    load = opt.load_options(text_field, label_field, encoding, skip_bad_lines, max_line_chars)
-    bench_corpus, train_corpus = opt.load_data([bench, train], load, quiet)
-    probes = build_probes(names, {
-        "ngram": {"n": ngram_n},
-        "minhash": {"threshold": minhash_threshold, "seed": seed},
-        "embedding": {"threshold": embedding_threshold, "model": encoder, "device": device},
-    })  # fmt: skip
-    shared_encoder = Encoder(encoder, device=device, cache_dir=cache_dir)
-    with progress_bar(quiet) as on_progress:
+    names = probes.names(KINDS, "audit overlap")
+    shortcuts = {"ngram": {"n": ngram_n}, "minhash": {"threshold": minhash_threshold},
+                 "embedding": {"threshold": embedding_threshold}}  # fmt: skip
+    built = probes.build(names, {"seed": runtime.seed, "model": probes.encoder,
+                                 "device": runtime.device}, shortcuts)  # fmt: skip
+    bench_corpus, train_corpus = data.load([bench, train], runtime.quiet)
+    encoder = Encoder(probes.encoder, device=runtime.device, cache_dir=runtime.cache_dir)
+    with progress_bar(runtime.quiet) as on_progress:
         report = run_overlap(
-            train_corpus, bench_corpus, probes, encoder=shared_encoder,
-            batch_size=batch_size, on_progress=on_progress,
+            train_corpus, bench_corpus, built, context=FitContext(encoder=encoder),
+            batch_size=probes.batch_size, on_progress=on_progress,
         )  # fmt: skip
-    payload = report.model_dump_json(indent=2)
-    opt.write_json(payload, out, quiet)
-    if output is opt.OutputFormat.json:
-        print(payload)
-    else:
-        render_overlap(report, bench_corpus, train_corpus, stdout, top=top)
+    output.emit(report, runtime.quiet)

@@ -1,37 +1,20 @@
 """`audit run --model MODEL --bench DATA [--train DATA] [--base MODEL]`: the whole audit."""
 
-import sys
-from enum import StrEnum
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from auditor.cache import atomic_write_text
-from auditor.cli import options as opt
-from auditor.cli.console import note, progress_bar, stdout
-from auditor.cli.evaluate import AllowPickle, TrustRemoteCode
+from auditor.cli.console import progress_bar
+from auditor.cli.options import DataOptions, ModelOptions, Output, Runtime, with_options
+from auditor.cli.probing import ProbeOptions
+from auditor.cli.shift import Alpha
 from auditor.controls import BUDGETS
 from auditor.errors import InputError
-from auditor.render.html import render_html
-from auditor.render.markdown import render_markdown
-from auditor.render.run import render_run
-from auditor.run import default_train, run_audit
+from auditor.run import KINDS, default_train, run_audit
 from auditor.shift import DEFAULT_ALPHA
 
 
-class ReportFormat(StrEnum):
-    """How `audit run` prints its report: table for a terminal, the rest for files and scripts."""
-
-    table = "table"
-    json = "json"
-    markdown = "markdown"
-    html = "html"
-
-
-SUFFIXES = {".json": ReportFormat.json, ".md": ReportFormat.markdown, ".html": ReportFormat.html}
-
-
+@with_options
 def run(
     model: Annotated[
         str, typer.Option("--model", help="Candidate: a folder, hf:ORG/NAME, or minilm.")
@@ -48,29 +31,13 @@ def run(
     budget: Annotated[
         str, typer.Option("--budget", help=f"Control budget: {', '.join(BUDGETS)}.")
     ] = "quick",
-    seeds: Annotated[int, typer.Option("--seeds", help="Control seeds.")] = 1,
-    alpha: Annotated[
-        float, typer.Option("--alpha", help="Shift verdict's error rate.")
-    ] = DEFAULT_ALPHA,
-    allow_pickle: AllowPickle = False,
-    trust_remote_code: TrustRemoteCode = False,
-    output: Annotated[
-        ReportFormat,
-        typer.Option("--format", "-f", help="table (rich), json, markdown or html on stdout."),
-    ] = ReportFormat.table,
-    out: Annotated[
-        list[Path] | None,
-        typer.Option("--out", "-o", help="Write the report; .json, .md or .html (repeatable)."),
-    ] = None,
-    cache_dir: opt.CacheDir = None,
-    seed: opt.Seed = 0,
-    device: opt.Device = "cpu",
-    quiet: opt.Quiet = False,
-    text_field: opt.TextField = None,
-    label_field: opt.LabelField = None,
-    encoding: opt.Encoding = None,
-    skip_bad_lines: opt.SkipBadLines = False,
-    max_line_chars: opt.MaxLineChars = 10_000_000,
+    seeds: Annotated[int, typer.Option("--seeds", min=1, help="Control seeds.")] = 1,
+    alpha: Alpha = DEFAULT_ALPHA,
+    probes: ProbeOptions = None,
+    models: ModelOptions = None,
+    output: Output = None,
+    runtime: Runtime = None,
+    data: DataOptions = None,
 ) -> None:
     """Audit a model's benchmark score: overlap, shift, controls and attribution.
 
@@ -78,29 +45,18 @@ def run(
     trains (or reuses) the scratch and pretrained controls, and splits the candidate's accuracy
     above chance into distribution fitting, transfer and residual, with bootstrap intervals.
     """
-    if seeds < 1:
-        raise InputError("--seeds must be at least 1.")
-    load = opt.load_options(text_field, label_field, encoding, skip_bad_lines, max_line_chars)
-    (bench_corpus,) = opt.load_data([bench], load, quiet)
-    (train_corpus,) = opt.load_data([default_train(bench_corpus, train)], load, quiet)
-    with progress_bar(quiet) as on_progress:
+    if budget not in BUDGETS:
+        raise InputError(f"--budget must be one of {', '.join(BUDGETS)}, not {budget!r}.")
+    names = probes.names(KINDS, "audit run")
+    probe_params = probes.params()
+    (bench_corpus,) = data.load([bench], runtime.quiet)
+    (train_corpus,) = data.load([default_train(bench_corpus, train)], runtime.quiet)
+    with progress_bar(runtime.quiet) as on_progress:
         report = run_audit(
             model, bench_corpus, train_corpus, base=base, budget=budget, seeds=seeds,
-            alpha=alpha, seed=seed, device=device, cache_dir=cache_dir,
-            allow_pickle=allow_pickle, trust_remote_code=trust_remote_code,
-            on_progress=on_progress,
+            alpha=alpha, seed=runtime.seed, device=runtime.device, cache_dir=runtime.cache_dir,
+            batch_size=probes.batch_size, probe_names=names, probe_params=probe_params,
+            encoder=probes.encoder,
+            on_progress=on_progress, **models.load_kwargs(),
         )  # fmt: skip
-    writers = {
-        ReportFormat.json: lambda: report.model_dump_json(indent=2) + "\n",
-        ReportFormat.markdown: lambda: render_markdown(report, bench_corpus),
-        ReportFormat.html: lambda: render_html(report, bench_corpus, train_corpus),
-    }
-    for path in out or []:
-        if path.suffix.lower() not in SUFFIXES:
-            raise InputError(f"--out {path}: name the file .json, .md or .html.")
-        atomic_write_text(path, writers[SUFFIXES[path.suffix.lower()]]())
-        note(f"wrote {path}", quiet)
-    if output is ReportFormat.table:
-        render_run(report, bench_corpus, train_corpus, stdout)
-    else:
-        sys.stdout.write(writers[output]())
+    output.emit(report, runtime.quiet)

@@ -1,0 +1,80 @@
+"""The probe options of `audit overlap`, `shift` and `run`: which probes, with which parameters.
+
+`--probe NAME` (repeatable) picks registered probes; the command checks their kind before any
+data is read. `--param NAME.KEY=VALUE` (repeatable) sets any constructor parameter of any probe,
+converted to the type of its default, so a probe added by a plugin is configurable without a new
+flag. Settings every probe may take (the seed, the encoder, the device, a training sample size)
+reach each probe that takes them through `shared`.
+"""
+
+import inspect
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+import typer
+
+from auditor.errors import InputError
+from auditor.scan import DEFAULT_BATCH_SIZE
+from probes import PROBES, build_probes, select_probes
+
+
+@dataclass
+class ProbeOptions:
+    probe: Annotated[
+        list[str] | None,
+        typer.Option("--probe", "-p", help="Probes to run (repeatable; default: all of the "
+                     "command's kinds, plugins included)."),
+    ] = None  # fmt: skip
+    param: Annotated[
+        list[str] | None,
+        typer.Option("--param", help="A probe parameter, NAME.KEY=VALUE (repeatable), e.g. "
+                     "ngram.dirty=0.7."),
+    ] = None  # fmt: skip
+    encoder: Annotated[
+        str, typer.Option("--encoder", help="Sentence encoder: minilm, a folder, or hf:ORG/NAME.")
+    ] = "minilm"
+    batch_size: Annotated[
+        int, typer.Option("--batch-size", min=1, help="Training items per streamed batch.")
+    ] = DEFAULT_BATCH_SIZE
+
+    def names(self, kinds: tuple[str, ...], command: str) -> list[str]:
+        return select_probes(self.probe, kinds, command)
+
+    def params(self, extra: dict[str, dict[str, Any]] | None = None) -> dict[str, dict]:
+        """Per-probe parameters from `--param` (and a command's own shortcut flags)."""
+        params: dict[str, dict[str, Any]] = {k: dict(v) for k, v in (extra or {}).items()}
+        for setting in self.param or []:
+            target, equals, raw = setting.partition("=")
+            name, dot, key = target.partition(".")
+            if not (equals and dot and name and key):
+                raise InputError(f"--param {setting}: write it as NAME.KEY=VALUE (ngram.n=10).")
+            default = _defaults(name).get(key, inspect.Parameter.empty)
+            if default is inspect.Parameter.empty:
+                known = ", ".join(_defaults(name)) or "none"
+                raise InputError(f"--param {setting}: probe {name!r} has no parameter {key!r} "
+                                 f"(it takes: {known}).")  # fmt: skip
+            params.setdefault(name, {})[key] = _convert(setting, raw, default)
+        return params
+
+    def build(self, names: list[str], shared: dict[str, Any], extra=None) -> list:
+        return build_probes(names, self.params(extra), shared=shared)
+
+
+def _defaults(name: str) -> dict[str, Any]:
+    parameters = inspect.signature(PROBES.get(name)).parameters
+    return {key: p.default for key, p in parameters.items()}
+
+
+def _convert(setting: str, raw: str, default: Any) -> Any:
+    """`raw` as the type of the parameter's default (bool, int, float or str)."""
+    if isinstance(default, bool):
+        if raw.lower() not in ("true", "false", "1", "0"):
+            raise InputError(f"--param {setting}: expected true or false.")
+        return raw.lower() in ("true", "1")
+    for kind, what in ((int, "an integer"), (float, "a number")):
+        if isinstance(default, kind):
+            try:
+                return kind(raw)
+            except ValueError:
+                raise InputError(f"--param {setting}: expected {what}.") from None
+    return raw

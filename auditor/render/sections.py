@@ -1,0 +1,346 @@
+"""What a report shows, once, for every format: sections of tables, paragraphs and figures.
+
+Each report kind becomes a list of `Section`s built from the report alone; the terminal,
+Markdown and HTML renderers only lay those out (`auditor.render.terminal`, `.markdown`,
+`.html`), so the three formats cannot disagree on a number or a rounding. Figures are drawn by
+the HTML renderer only; the other formats show the same numbers as tables.
+"""
+
+from dataclasses import dataclass, field
+
+from auditor.report import Estimate, OverlapReport, RunReport, ShiftReport
+
+TOP = 10
+"""Flagged or least typical items listed by default."""
+MODELS = ("candidate", "scratch", "pretrained")
+
+
+@dataclass(frozen=True)
+class Marked:
+    """Dataset text, with the span that matched marked where there is one."""
+
+    text: str
+    span: str | None = None
+
+
+@dataclass(frozen=True)
+class Bar:
+    """A share drawn as a bar (terminal, Markdown) beside its number."""
+
+    value: float
+
+
+Cell = str | Marked | Bar
+
+
+@dataclass
+class Table:
+    header: list[str]
+    rows: list[list[Cell]]
+    title: str = ""
+    left: frozenset[int] = frozenset({0})
+    """Left-aligned columns (labels and text); the others hold numbers."""
+    footer: list[Cell] | None = None
+    """A closing row set apart (totals)."""
+
+
+@dataclass
+class Paragraph:
+    text: str
+    lead: str = ""
+    """A bold opening word or two ("Shifted:")."""
+    small: bool = False
+
+
+@dataclass
+class Verdict:
+    title: str
+    lines: list[str]
+
+
+@dataclass
+class Figure:
+    """A plot for the HTML page: `kind` names the drawing, `data` its numbers."""
+
+    kind: str
+    data: dict
+    caption: str
+
+
+Block = Table | Paragraph | Verdict | Figure
+
+
+@dataclass
+class Section:
+    title: str
+    blocks: list[Block] = field(default_factory=list)
+
+
+def number(value: float | None, digits: int = 3) -> str:
+    if value is None:
+        return "—"
+    if value == 0:
+        return "0"
+    return f"{value:.1e}" if abs(value) < 10**-digits else f"{value:.{digits}f}"
+
+
+def p_value(value: float | None) -> str:
+    """p-values: tiny ones in scientific notation; an underflow to 0 as a bound."""
+    if value is None:
+        return "—"
+    return "<1e-300" if value == 0 else number(value)
+
+
+def estimate(value: Estimate, interval: bool = True) -> str:
+    if value.value is None:
+        return "—"
+    if value.low is None or not interval:
+        return f"{value.value:.1%}"
+    return f"{value.value:.1%} [{value.low:.1%}, {value.high:.1%}]"
+
+
+# -- overlap ---------------------------------------------------------------------------------
+
+
+def overlap_sections(report: OverlapReport, top: int = TOP) -> list[Section]:
+    table = Table(
+        header=["probe", "flagged", "fraction", "parameters"],
+        rows=[
+            [name, str(p.flagged), f"{p.fraction:.1%}", p.method]
+            for name, p in report.probes.items()
+        ],
+        title=f"Overlap: {report.bench.source} against {report.train.source}",
+        left=frozenset({0, 3}),
+        footer=[
+            "any probe",
+            str(report.summary.flagged),
+            f"{report.summary.fraction:.1%}",
+            f"{report.bench.items:,} benchmark items, {report.train.items:,} training items",
+        ],
+    )
+    section = Section("Overlap", [table])
+    if top > 0:
+        section.blocks.append(_evidence(report, top))
+    return [section]
+
+
+def _evidence(report: OverlapReport, top: int) -> Block:
+    flagged = [item for item in report.items if item.flagged]
+    if not flagged:
+        return Paragraph("No benchmark item was flagged by any probe.")
+    flagged.sort(
+        key=lambda item: (
+            -sum(p.flagged for p in item.probes.values()),
+            -max(p.score for p in item.probes.values()),
+            item.index,
+        )
+    )
+    rows = []
+    for item in flagged[:top]:
+        hits = {name: p for name, p in item.probes.items() if p.flagged}
+        best = max(hits.values(), key=lambda p: p.score)
+        span = next((p.match.span for p in hits.values() if p.match and p.match.span), None)
+        matched = best.match.train_text if best.match else None
+        where = (
+            f"training item {best.match.train_index} ({best.match.train_id})" if best.match else ""
+        )
+        rows.append(
+            [
+                f"#{item.index} {item.id}",
+                ", ".join(f"{name} {p.score:.2f}" for name, p in hits.items()),
+                Marked(item.text or "", span),
+                Marked(f"{where}: {matched}" if matched else "—", span),
+            ]
+        )
+    return Table(
+        header=["item", "probes", "benchmark item", "matched training item"],
+        rows=rows,
+        title=f"Most-flagged benchmark items ({len(rows)} of {len(flagged)})",
+        left=frozenset({0, 1, 2, 3}),
+    )
+
+
+# -- shift -----------------------------------------------------------------------------------
+
+
+def shift_sections(report: ShiftReport, top: int = TOP) -> list[Section]:
+    summary = report.summary
+    rows = []
+    for name, test in report.tests.items():
+        label = f"{test.statistic_label} " if test.statistic_label else ""
+        statistic = "—" if test.statistic is None else f"{label}{number(test.statistic)}"
+        holm = summary.holm_p_values.get(name)
+        rows.append([name, statistic, p_value(test.p_value), p_value(holm), test.verdict])
+    table = Table(
+        header=["test", "statistic", "p-value", "Holm p", "verdict"],
+        rows=rows,
+        title=f"Shift: {report.bench.source} against {report.train.source}",
+        left=frozenset({0, 4}),
+    )
+    if summary.shifted:
+        failed = [name for name, p in summary.holm_p_values.items() if p <= summary.alpha]
+        verdict = Paragraph(
+            "the benchmark does not look drawn from the training distribution "
+            f"({', '.join(failed)} reject at Holm-corrected α = {summary.alpha}).",
+            lead="Shifted:",
+        )
+    elif summary.holm_p_values:
+        verdict = Paragraph(
+            f"at Holm-corrected α = {summary.alpha} ({len(summary.holm_p_values)} tests).",
+            lead="No detectable shift",
+        )
+    else:
+        verdict = Paragraph("no test produced a p-value, so there is no verdict.", lead="No test:")
+    section = Section("Shift", [table, verdict])
+    measure = report.provides.get("in_distribution")
+    shown = [item for item in report.items if item.text is not None and measure in item.scores]
+    if top > 0 and shown:
+        least = sorted(shown, key=lambda item: (item.scores[measure], item.index))[:top]
+        names = [measure, *(name for name in least[0].scores if name != measure)]
+        section.blocks.append(
+            Table(
+                header=["#", *names, "text"],
+                rows=[
+                    [str(i.index), *(number(i.scores[n], 4) for n in names), Marked(i.text or "")]
+                    for i in least
+                ],
+                title=f"Least typical benchmark items ({len(least)} of {len(report.items)})",
+                left=frozenset({len(names) + 1}),
+            )
+        )
+    return [section]
+
+
+# -- run -------------------------------------------------------------------------------------
+
+
+def run_sections(report: RunReport, top: int = TOP) -> list[Section]:
+    a, config = report.attribution, report.config
+    head = Section(
+        "",
+        [
+            Verdict(f"{config['model']} on {config['bench']}", a.verdict),
+            Paragraph(
+                f"Candidate: {report.candidate.how}. Chance accuracy {a.chance:.1%}; "
+                f"{a.confidence:.0%} paired bootstrap intervals over {a.bootstrap} resamples."
+            ),
+        ],
+    )
+    names = {
+        "candidate": f"candidate ({report.candidate.model})",
+        "scratch": "scratch control",
+        "pretrained": "pretrained control",
+    }
+    accuracy = Section(
+        "Accuracy",
+        [
+            Table(
+                header=["model", "all items", "clean items", "overlapping items"],
+                rows=[
+                    [names[m], *(estimate(part[m]) for part in (a.accuracy, a.clean, a.flagged))]
+                    for m in MODELS
+                ],
+            )
+        ],
+    )
+    attribution = Section("Attribution")
+    if a.shares is None:
+        attribution.blocks.append(Paragraph(f"Shares undefined: {a.undefined}."))
+    else:
+        attribution.blocks += [
+            Table(
+                ["share", "value", ""],
+                [[k, estimate(v), Bar(v.value or 0.0)] for k, v in a.shares.items()],
+                title="Where the accuracy above chance comes from",
+            ),
+            Figure(
+                "shares",
+                {k: v.model_dump() for k, v in a.shares.items()},
+                f"Attribution: fitting, transfer and residual shares ({a.confidence:.0%} "
+                "intervals)",
+            ),
+        ]
+    quintiles = a.typicality_quintiles
+    if quintiles["scratch"]:
+        attribution.blocks += [
+            Table(
+                ["model", "1", "2", "3", "4", "5"],
+                [[names[m], *(estimate(q, interval=False) for q in quintiles[m])] for m in MODELS],
+                title="Accuracy by typicality quintile (1 = least typical)",
+            ),
+            Figure(
+                "quintiles",
+                {"chance": a.chance, **{m: [q.value for q in quintiles[m]] for m in MODELS}},
+                "Accuracy by typicality quintile: distribution fitting shows as a scratch "
+                "control that collapses on atypical items",
+            ),
+        ]
+    controls = Section(
+        "Controls",
+        [
+            Table(
+                ["control", "accuracy", "learning rate", "trained on", "validated on"],
+                [
+                    [
+                        init,
+                        f"{c.accuracy:.1%}",
+                        f"{c.learning_rate:g}",
+                        f"{c.train_items:,}",
+                        f"{c.val_items:,}",
+                    ]
+                    for init, c in report.controls.items()
+                ],
+            ),
+            Paragraph(f"Budget {config['budget']}, {config['seeds']} seed(s)."),
+        ],
+    )
+    overlap = overlap_sections(report.overlap, top)
+    overlap[0].blocks[1:1] = _similarity_figures(report)
+    p = report.provenance
+    footer = Section(
+        "",
+        [
+            Paragraph(
+                f"audit {p['version']} ({p.get('git') or 'no git'}), {p['date']}, torch "
+                f"{p.get('torch')}, transformers {p.get('transformers')}",
+                small=True,
+            )
+        ],
+    )
+    return [
+        head,
+        accuracy,
+        attribution,
+        controls,
+        *overlap,
+        *shift_sections(report.shift, top),
+        footer,
+    ]
+
+
+def _similarity_figures(report: RunReport) -> list[Block]:
+    """Histogram of each item's graded similarity to the training data, and each model's
+    accuracy by its quintile (the probe that provides "similarity")."""
+    name = report.overlap.provides.get("similarity")
+    if name is None or name not in report.overlap.probes:
+        return []
+    scores = [item.probes[name].score for item in report.overlap.items if name in item.probes]
+    if not scores:
+        return []
+    correct = {
+        "candidate": [float(i["correct"]) for i in report.candidate.items],
+        **{k: [float(i["correct"]) for i in c.items] for k, c in report.controls.items()},
+    }
+    threshold = report.overlap.probes[name].threshold
+    return [
+        Figure(
+            "histogram",
+            {"scores": scores, "threshold": threshold, "probe": name},
+            f"Similarity of each benchmark item to its nearest training item ({name})",
+        ),
+        Figure(
+            "strata",
+            {"scores": scores, "correct": correct},
+            f"Accuracy by similarity to the training data ({name})",
+        ),
+    ]

@@ -1,0 +1,1 @@
+"""Example probes outside the package: what a plugin author writes (README, "Extending")."""
