@@ -155,3 +155,15 @@ def test_unrelated_corpus_gives_no_flags() -> None:
     train = load_corpus("sst2:train").texts[:2000]
     report = run_overlap(corpus(train), corpus(bench))
     assert report.summary.flagged == 0
+
+
+@pytest.mark.parametrize("threshold", [0.3, 0.5, 0.7, 0.9])
+def test_lsh_banding_never_costs_recall_at_the_threshold(threshold: float) -> None:
+    """A pair at the flag threshold becomes a candidate with probability >= 0.99, with the
+    most rows per band that allow it (fewest false candidates)."""
+    from probes.minhash import lsh_bands
+
+    bands, rows = lsh_bands(threshold, 128)
+    assert 1 - (1 - threshold**rows) ** bands >= 0.99
+    more = 128 // (rows + 1)
+    assert 1 - (1 - threshold ** (rows + 1)) ** more < 0.99
