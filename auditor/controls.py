@@ -37,9 +37,9 @@ from auditor.cache import atomic_write_text, default_cache_dir
 from auditor.corpus import Corpus
 from auditor.embeddings import native_bf16, resolve_device
 from auditor.errors import InputError
-from auditor.evaluate import EVALUATORS, prompt_of
 from auditor.models import build_from_config, load_model, load_tokenizer, resolve_model
-from auditor.tasks import TaskSpec, choice_index
+from auditor.tasks import TASKS, TaskSpec
+from auditor.tasks.base import Task
 
 INITS = ("scratch", "pretrained")
 
@@ -128,10 +128,6 @@ class ControlResult:
 Progress = Callable[[str, int, int], None]
 
 
-def head_for(task: str) -> str:
-    return EVALUATORS[task][0]
-
-
 @dataclass
 class ControlSetup:
     """What every training run of one control shares: its folder, tokenized data and split.
@@ -152,10 +148,13 @@ class ControlSetup:
     allow_pickle: bool = False
     trust_remote_code: bool = False
 
+    @property
+    def task(self) -> Task:
+        return TASKS.get(self.spec.task)
+
     def fresh_model(self, seed: int):
         """The control's starting point for `seed`, as fp32 weights on the training device."""
-        plan, overrides = self.plan, _head_overrides(self.spec)
-        head = head_for(self.spec.task)
+        plan, overrides, head = self.plan, self.task.head_overrides(self.spec), self.task.head
         if plan.init == "scratch":
             model = build_from_config(plan.base, head, seed, **overrides)
         else:
@@ -203,7 +202,7 @@ def prepare_control(
         shutil.rmtree(folder)
     folder.mkdir(parents=True, exist_ok=True)
     tokenizer = load_tokenizer(plan.base, trust_remote_code=trust_remote_code)
-    examples = _examples(train, spec, tokenizer, plan)
+    examples = TASKS.get(spec.task).examples(train, spec, tokenizer, plan.max_length)
     train_rows, val_rows = _split(len(examples), plan)
     if len(train_rows) < 1 or len(val_rows) < 1:
         raise InputError(f"{train.source}: too few training items for a control ({len(examples)}).")
@@ -246,7 +245,7 @@ def run_control(
         model = setup.fresh_model(seed)
         load_weights(model, setup.folder / f"lr-{rate:g}-seed-{seed}" / "best.safetensors")
         progress("scoring control on the benchmark", 0, 1)
-        result = EVALUATORS[spec.task][1](
+        result = setup.task.evaluate(
             model, setup.tokenizer, bench, spec, max_length=plan.max_length
         )
         accuracies.append(result.accuracy)
@@ -278,54 +277,6 @@ def run_control(
 # -- data ------------------------------------------------------------------------------------
 
 
-def _head_overrides(spec: TaskSpec) -> dict[str, Any]:
-    if spec.task != "classification":
-        return {}
-    names = spec.label_names or []
-    return {
-        "num_labels": len(names),
-        "id2label": dict(enumerate(names)),
-        "label2id": {name: i for i, name in enumerate(names)},
-    }
-
-
-def _examples(train: Corpus, spec: TaskSpec, tokenizer, plan: ControlPlan) -> list[dict]:
-    """Token ids (and labels) of every training item, in corpus order."""
-    columns = train.dataset.column_names
-    if spec.task == "classification":
-        if "label" not in columns:
-            raise InputError(f"{train.source}: a classification control needs labelled data.")
-        index = {name: i for i, name in enumerate(spec.label_names or [])}
-        unknown = sorted({label for label in train.column("label")} - set(index))
-        if unknown:
-            raise InputError(
-                f"{train.source}: training labels {unknown} are not benchmark labels "
-                f"{spec.label_names}."
-            )
-        encoded = tokenizer(train.texts, truncation=True, max_length=plan.max_length)
-        labels = [index[label] for label in train.column("label")]
-        return [
-            {"input_ids": ids, "label": label}
-            for ids, label in zip(encoded["input_ids"], labels, strict=True)
-        ]
-    if "answer" not in columns and "choices" not in columns:
-        raise InputError(f"{train.source}: a {spec.task} control needs answers to train on.")
-    if "answer" in columns:
-        targets = train.column("answer")
-    else:
-        pairs = zip(train.column("choices"), train.column("label"), strict=True)
-        targets = [options[choice_index(label, len(options))] for options, label in pairs]
-    examples = []
-    for text, target in zip(train.texts, targets, strict=True):
-        prompt = tokenizer(prompt_of(text), add_special_tokens=False)["input_ids"]
-        answer = tokenizer(f" {target}", add_special_tokens=False)["input_ids"]
-        answer = [*answer, tokenizer.eos_token_id or tokenizer.pad_token_id]
-        ids = (prompt + answer)[: plan.max_length]
-        labels = ([-100] * len(prompt) + answer)[: plan.max_length]
-        examples.append({"input_ids": ids, "labels": labels})
-    return examples
-
-
 def _split(count: int, plan: ControlPlan) -> tuple[np.ndarray, np.ndarray]:
     """Seeded subsample (the budget's cap), then a validation share carved off."""
     order = np.random.default_rng(1234).permutation(count)
@@ -333,24 +284,6 @@ def _split(count: int, plan: ControlPlan) -> tuple[np.ndarray, np.ndarray]:
         order = order[: plan.max_train_items]
     n_val = max(1, math.ceil(len(order) * plan.val_fraction)) if len(order) > 1 else 0
     return np.sort(order[n_val:]), np.sort(order[:n_val])
-
-
-def _collate(rows: list[dict], pad_id: int) -> dict[str, torch.Tensor]:
-    width = max(len(row["input_ids"]) for row in rows)
-    ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
-    mask = torch.zeros((len(rows), width), dtype=torch.long)
-    for i, row in enumerate(rows):
-        ids[i, : len(row["input_ids"])] = torch.tensor(row["input_ids"])
-        mask[i, : len(row["input_ids"])] = 1
-    batch = {"input_ids": ids, "attention_mask": mask}
-    if "label" in rows[0]:
-        batch["labels"] = torch.tensor([row["label"] for row in rows])
-    else:
-        labels = torch.full((len(rows), width), -100, dtype=torch.long)
-        for i, row in enumerate(rows):
-            labels[i, : len(row["labels"])] = torch.tensor(row["labels"])
-        batch["labels"] = labels
-    return batch
 
 
 # -- training --------------------------------------------------------------------------------
@@ -361,7 +294,7 @@ def _fit(model, setup: ControlSetup, lr: float, seed: int, run_dir: Path,
     """Train one (learning rate, seed) run, validating and checkpointing every period (an epoch,
     or every `eval_steps` steps when that is shorter, and at the last step); keep the weights of
     the best validation (early stopping)."""
-    plan, spec, train_rows = setup.plan, setup.spec, setup.train_rows
+    plan, train_rows = setup.plan, setup.train_rows
     run_dir.mkdir(parents=True, exist_ok=True)
     device = next(model.parameters()).device
     steps_per_epoch = math.ceil(len(train_rows) / plan.batch_size)
@@ -385,7 +318,8 @@ def _fit(model, setup: ControlSetup, lr: float, seed: int, run_dir: Path,
         moments = torch.load(run_dir / "optimizer.pt", weights_only=True)
         optimizer.load_state_dict(moments["optimizer"])
         schedule.load_state_dict(moments["schedule"])
-    pad_id = setup.tokenizer.pad_token_id
+    task, pad_id = setup.task, setup.tokenizer.pad_token_id
+    validation = [setup.examples[i] for i in setup.val_rows]
     stage = f"training {plan.init} control (lr {lr:g}, seed {seed})"
     # bf16 autocast on GPUs that support it; CPU training stays fp32 (one code path either way).
     autocast = torch.autocast(
@@ -403,7 +337,7 @@ def _fit(model, setup: ControlSetup, lr: float, seed: int, run_dir: Path,
                 generator = torch.Generator().manual_seed(seed * 10_007 + epoch)
                 order = train_rows[torch.randperm(len(train_rows), generator=generator).numpy()]
             rows = order[offset * plan.batch_size : (offset + 1) * plan.batch_size]
-            batch = _collate([setup.examples[i] for i in rows], pad_id)
+            batch = task.collate([setup.examples[i] for i in rows], pad_id)
             with autocast:
                 loss = model(**{k: v.to(device) for k, v in batch.items()}).loss
             loss.backward()
@@ -414,7 +348,7 @@ def _fit(model, setup: ControlSetup, lr: float, seed: int, run_dir: Path,
             losses.append(loss.detach())
             state["step"] += 1
             progress(stage, state["step"], total)
-        val = _validate(model, setup.examples, setup.val_rows, plan, pad_id, spec)
+        val = task.validate(model, validation, batch_size=plan.batch_size, pad_id=pad_id)
         state["curve"].append({
             "epoch": round(state["step"] / steps_per_epoch, 3), "step": state["step"],
             "train_loss": float(torch.stack(losses).mean()), "val": val,
@@ -433,27 +367,9 @@ def _fit(model, setup: ControlSetup, lr: float, seed: int, run_dir: Path,
     summary = {"best_val": state["best_val"], "best_step": state["best_step"],
                "best_epoch": round(state["best_step"] / steps_per_epoch, 3),
                "steps": state["step"], "curve": state["curve"],
-               "val_metric": "accuracy" if spec.task == "classification" else "-loss"}  # fmt: skip
+               "val_metric": task.val_metric}  # fmt: skip
     atomic_write_text(run_dir / "summary.json", json.dumps(summary))
     return summary
-
-
-@torch.inference_mode()
-def _validate(model, examples, rows, plan, pad_id, spec) -> float:
-    """Validation accuracy (classification) or negative mean loss on the answer tokens."""
-    model.eval()
-    device = next(model.parameters()).device
-    scores, weights = [], []
-    for start in range(0, len(rows), plan.batch_size):
-        batch = _collate([examples[i] for i in rows[start : start + plan.batch_size]], pad_id)
-        batch = {k: v.to(device) for k, v in batch.items()}
-        output = model(**batch)
-        if spec.task == "classification":
-            scores.append(float((output.logits.argmax(-1) == batch["labels"]).float().mean()))
-        else:
-            scores.append(-float(output.loss))
-        weights.append(len(batch["labels"]))
-    return float(np.average(scores, weights=weights))
 
 
 # -- identity and provenance -----------------------------------------------------------------

@@ -28,14 +28,13 @@ from auditor.controls import ControlPlan, ControlResult, run_control
 from auditor.corpus import Corpus
 from auditor.embeddings import Encoder, resolve_device
 from auditor.errors import InputError
-from auditor.evaluate import EVALUATORS
 from auditor.models import load_model, load_tokenizer
 from auditor.overlap import OverlapReport, build_probes
 from auditor.overlap import assemble as assemble_overlap
 from auditor.scan import DEFAULT_BATCH_SIZE, Progress, run_probes
 from auditor.shift import DEFAULT_ALPHA, ShiftReport
 from auditor.shift import assemble as assemble_shift
-from auditor.tasks import TaskSpec, task_of
+from auditor.tasks import TASKS, TaskSpec, task_of
 from probes import OVERLAP_PROBES, SHIFT_PROBES
 
 SCHEMA_VERSION = 1
@@ -88,19 +87,17 @@ def default_train(bench: Corpus, train: str | None) -> str:
 
 def score_candidate(model: str, spec: TaskSpec, bench: Corpus, device: str, **load) -> Any:
     """The candidate's evaluation, or None when it has no head for this task (a base model)."""
-    head, evaluator = EVALUATORS[spec.task]
+    task = TASKS.get(spec.task)
     try:
-        network = load_model(model, head, **load).to(resolve_device(device))
+        network = load_model(model, task.head, **load).to(resolve_device(device))
     except InputError:
-        if head == "causal":
+        if task.head == "causal":
             raise
         return None
-    if head == "classification":
-        names = {str(n).lower() for n in network.config.id2label.values()}
-        if not {n.lower() for n in spec.label_names or []} <= names:
-            return None
+    if not task.fits(network, spec):
+        return None
     tokenizer = load_tokenizer(model, trust_remote_code=load.get("trust_remote_code", False))
-    return evaluator(network, tokenizer, bench, spec)
+    return task.evaluate(network, tokenizer, bench, spec)
 
 
 def probe_reports(

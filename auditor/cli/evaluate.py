@@ -10,9 +10,8 @@ from rich.text import Text
 from auditor.cli import options as opt
 from auditor.cli.console import note, stdout
 from auditor.embeddings import resolve_device
-from auditor.evaluate import EVALUATORS
 from auditor.models import load_model, load_tokenizer
-from auditor.tasks import task_of
+from auditor.tasks import TASKS, task_of
 
 AllowPickle = Annotated[
     bool,
@@ -53,15 +52,15 @@ def evaluate(
     load = opt.load_options(text_field, label_field, encoding, skip_bad_lines, max_line_chars)
     (corpus,) = opt.load_data([bench], load, quiet)
     spec = task_of(corpus)
-    head, evaluator = EVALUATORS[spec.task]
+    task = TASKS.get(spec.task)
     tokenizer = load_tokenizer(model, trust_remote_code=trust_remote_code)
     network = load_model(
-        model, head, allow_pickle=allow_pickle, trust_remote_code=trust_remote_code
+        model, task.head, allow_pickle=allow_pickle, trust_remote_code=trust_remote_code
     )
     network.to(resolve_device(device))
     note(f"evaluating {model} on {corpus.source} ({spec.task}, {len(corpus):,} items)", quiet)
-    result = evaluator(network, tokenizer, corpus, spec, batch_size=batch_size,
-                       max_new_tokens=max_new_tokens)  # fmt: skip
+    result = task.evaluate(network, tokenizer, corpus, spec, batch_size=batch_size,
+                           max_new_tokens=max_new_tokens)  # fmt: skip
     payload = json.dumps({
         "schema_version": 1, "model": model, "bench": corpus.describe(), "task": spec.task,
         "accuracy": result.accuracy, "chance": spec.chance, **result.extra, "items": result.items,
