@@ -11,8 +11,9 @@ from typer.testing import CliRunner
 
 from auditor import controls
 from auditor.cli import app
-from auditor.controls import ControlPlan, run_control
+from auditor.controls import ControlPlan, run_control, training
 from auditor.loading import load_corpus
+from auditor.models import build_from_config
 from auditor.tasks import task_of
 from tests.models import tiny_bert, tiny_gpt2
 
@@ -80,7 +81,7 @@ def test_scratch_and_pretrained_differ_only_in_init_and_chosen_rate(both_control
         r["learning_rate"] for r in results["pretrained"].search
     ]
     base = load_file(bert / "model.safetensors")
-    scratch_model = controls.build_from_config(str(bert), "classification", 0, num_labels=6)
+    scratch_model = build_from_config(str(bert), "classification", 0, num_labels=6)
     same = [name for name, w in scratch_model.bert.state_dict().items()
             if name in base and w.shape == base[name].shape and w.equal(base[name])]  # fmt: skip
     assert not [name for name in same if "weight" in name and "LayerNorm" not in name]
@@ -89,7 +90,7 @@ def test_scratch_and_pretrained_differ_only_in_init_and_chosen_rate(both_control
 def test_finished_control_is_reused(both_controls, trec, bert, monkeypatch) -> None:
     results, cache = both_controls
     train, bench, _ = trec
-    monkeypatch.setattr(controls, "_fit", lambda *a, **k: pytest.fail("retrained"))
+    monkeypatch.setattr(training, "fit", lambda *a, **k: pytest.fail("retrained"))
     again = run_control(plan(bert, "scratch"), train, bench, task_of(bench, train), cache_dir=cache)
     assert asdict(again) == json.loads(json.dumps(asdict(results["scratch"]), default=str))
 
