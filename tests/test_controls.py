@@ -1,7 +1,7 @@
 """Controls and evaluation end to end on tiny models and small slices of real data."""
 
 import json
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import pytest
@@ -11,7 +11,8 @@ from typer.testing import CliRunner
 
 from auditor import controls
 from auditor.cli import app
-from auditor.controls import ControlPlan, run_control, training
+from auditor.controls import ControlPlan, control_folder, run_control, training
+from auditor.controls.data import split
 from auditor.loading import load_corpus
 from auditor.models import build_from_config
 from auditor.tasks import task_of
@@ -196,3 +197,29 @@ def test_generation_control_and_eval(tmp_path) -> None:
                               "--max-new-tokens", "4", "--format", "json"])  # fmt: skip
     assert cli.exit_code == 0, cli.output
     assert json.loads(cli.stdout)["task"] == "generation"
+
+
+def test_split_seed_chooses_the_validation_items_and_the_cache_folder(trec, bert) -> None:
+    train, bench, _ = trec
+    spec = task_of(bench, train)
+    default = plan(bert, "scratch")
+    assert split(20, default)[1].tolist() == [3, 9]  # the split every control used before --seed
+    reseeded = replace(default, split_seed=7)
+    train_rows, val_rows = split(20, reseeded)
+    assert val_rows.tolist() != [3, 9] and sorted([*train_rows, *val_rows]) == list(range(20))
+    folders = {control_folder(p, train, bench, spec) for p in (default, reseeded)}
+    assert len(folders) == 2
+
+
+def test_control_cli_takes_the_split_seed(trec, bert, tmp_path) -> None:
+    _, _, bench_path = trec
+    args = ["control", "--base", str(bert), "--train", str(bench_path.parent / "train.jsonl"),
+            "--bench", str(bench_path), "--init", "scratch", "--lr", "1e-3", "--max-steps", "1",
+            "--cache-dir", str(tmp_path), "--format", "json", "-q"]  # fmt: skip
+    reports = []
+    for extra in ([], ["--seed", "7"]):
+        result = runner.invoke(app, [*args, *extra])
+        assert result.exit_code == 0, result.output
+        reports.append(json.loads(result.stdout))
+    assert [report["plan"]["split_seed"] for report in reports] == [1234, 7]
+    assert reports[0]["checkpoint"] != reports[1]["checkpoint"]

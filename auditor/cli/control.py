@@ -11,7 +11,7 @@ from rich.text import Text
 from auditor.cli import options as opt
 from auditor.cli.console import progress_bar, stdout
 from auditor.cli.evaluate import AllowPickle, TrustRemoteCode
-from auditor.controls import BUDGETS, INITS, ControlPlan, run_control
+from auditor.controls import BUDGETS, DEFAULT_SPLIT_SEED, INITS, ControlPlan, run_control
 from auditor.errors import InputError
 from auditor.tasks import task_of
 
@@ -36,6 +36,14 @@ def control(
     ] = None,
     batch_size: Annotated[
         int | None, typer.Option("--batch-size", help="Training batch size.")
+    ] = None,
+    split_seed: Annotated[
+        int | None,
+        typer.Option(
+            "--seed",
+            help=f"Seed of the training subsample and validation split (default "
+            f"{DEFAULT_SPLIT_SEED}, the split of the README's measured controls).",
+        ),
     ] = None,
     seeds: Annotated[int, typer.Option("--seeds", help="Seeds at the chosen learning rate.")] = 1,
     resume: Annotated[bool, typer.Option("--resume", help="Continue an interrupted run.")] = False,
@@ -63,6 +71,7 @@ def control(
     plan = ControlPlan.from_budget(
         base, init, budget, max_steps=max_steps, epochs=epochs,
         learning_rates=tuple(lr) if lr else None, batch_size=batch_size, seeds=seeds,
+        split_seed=split_seed,
     )  # fmt: skip
     load = opt.load_options(text_field, label_field, encoding, skip_bad_lines, max_line_chars)
     bench_corpus, train_corpus = opt.load_data([bench, train], load, quiet)

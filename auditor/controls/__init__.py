@@ -19,7 +19,7 @@ tokens) is the task's (auditor/tasks/). The package, by job:
 - run: preparing a control, the learning-rate search, scoring, and the cache.
 """
 
-from auditor.controls.plan import BUDGETS, INITS, Budget, ControlPlan
+from auditor.controls.plan import BUDGETS, DEFAULT_SPLIT_SEED, INITS, Budget, ControlPlan
 from auditor.controls.run import (
     ControlResult,
     ControlSetup,
@@ -32,6 +32,7 @@ from auditor.controls.training import Progress
 
 __all__ = [
     "BUDGETS",
+    "DEFAULT_SPLIT_SEED",
     "INITS",
     "Budget",
     "ControlPlan",

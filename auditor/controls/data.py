@@ -28,7 +28,7 @@ def training_data(
 
 def split(count: int, plan: ControlPlan) -> tuple[np.ndarray, np.ndarray]:
     """Seeded subsample (the budget's cap), then a validation share carved off."""
-    order = np.random.default_rng(1234).permutation(count)
+    order = np.random.default_rng(plan.split_seed).permutation(count)
     if plan.max_train_items is not None:
         order = order[: plan.max_train_items]
     n_val = max(1, math.ceil(len(order) * plan.val_fraction)) if len(order) > 1 else 0

@@ -22,7 +22,7 @@ from auditor import __version__
 from auditor.cache import atomic_write_text, default_cache_dir
 from auditor.controls import training
 from auditor.controls.data import training_data
-from auditor.controls.plan import ControlPlan
+from auditor.controls.plan import DEFAULT_SPLIT_SEED, ControlPlan
 from auditor.controls.training import Progress, silent
 from auditor.corpus import Corpus
 from auditor.embeddings import resolve_device
@@ -197,8 +197,11 @@ def _key(plan: ControlPlan, train: Corpus, bench: Corpus, spec: TaskSpec) -> str
     path and weight sizes stand in for hashing gigabytes of weights)."""
     path = Path(resolve_model(plan.base))
     weights = sorted(path.glob("*.safetensors")) if path.is_dir() else []
+    shape = asdict(plan)
+    if plan.split_seed == DEFAULT_SPLIT_SEED:  # keys from before the field existed stay valid
+        del shape["split_seed"]
     identity = {
-        "plan": asdict(plan), "train": train.fingerprint, "bench": bench.fingerprint,
+        "plan": shape, "train": train.fingerprint, "bench": bench.fingerprint,
         "task": asdict(spec), "base": str(path), "weights": [w.stat().st_size for w in weights],
         "labels": train.column("label"),
     }  # fmt: skip
