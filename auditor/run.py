@@ -24,7 +24,6 @@ from auditor.controls import ControlPlan, ControlResult, run_control
 from auditor.corpus import Corpus
 from auditor.embeddings import Encoder, resolve_device
 from auditor.errors import InputError
-from auditor.evaluate import EVALUATORS
 from auditor.models import load_model, load_tokenizer
 from auditor.overlap import assemble as assemble_overlap
 from auditor.provenance import git_hash, provenance
@@ -32,7 +31,7 @@ from auditor.report import ControlSummary, ModelScore, OverlapReport, RunReport,
 from auditor.scan import DEFAULT_BATCH_SIZE, Progress, run_probes
 from auditor.shift import DEFAULT_ALPHA
 from auditor.shift import assemble as assemble_shift
-from auditor.tasks import TaskSpec, task_of
+from auditor.tasks import TASKS, TaskSpec, task_of
 from probes import build_probes, probes_of_kind
 from probes.base import FitContext, Probe
 
@@ -54,19 +53,17 @@ def default_train(bench: Corpus, train: str | None) -> str:
 
 def score_candidate(model: str, spec: TaskSpec, bench: Corpus, device: str, **load) -> Any:
     """The candidate's evaluation, or None when it has no head for this task (a base model)."""
-    head, evaluator = EVALUATORS[spec.task]
+    task = TASKS.get(spec.task)
     try:
-        network = load_model(model, head, **load).to(resolve_device(device))
+        network = load_model(model, task.head, **load).to(resolve_device(device))
     except InputError:
-        if head == "causal":
+        if task.head == "causal":
             raise
         return None
-    if head == "classification":
-        names = {str(n).lower() for n in network.config.id2label.values()}
-        if not {n.lower() for n in spec.label_names or []} <= names:
-            return None
+    if not task.fits(network, spec):
+        return None
     tokenizer = load_tokenizer(model, trust_remote_code=load.get("trust_remote_code", False))
-    return evaluator(network, tokenizer, bench, spec)
+    return task.evaluate(network, tokenizer, bench, spec)
 
 
 def probe_reports(
@@ -156,7 +153,7 @@ def run_audit(
         )
     controls: dict[str, ControlResult] = {}
     for init in ("scratch", "pretrained"):
-        plan = ControlPlan.from_budget(base, init, budget, seeds=seeds)
+        plan = ControlPlan.from_budget(base, init, budget, seeds=seeds, split_seed=seed)
         controls[init] = run_control(plan, train, bench, spec, cache_dir=cache_dir, device=device,
                                      on_progress=on_progress, **load)  # fmt: skip
     if evaluated is None:

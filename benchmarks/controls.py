@@ -45,7 +45,8 @@ def _data(name: str):
 def _plan(args: argparse.Namespace, init: str) -> ControlPlan:
     return ControlPlan.from_budget(args.base, init, args.budget, seeds=args.seeds,
                                    learning_rates=args.lr, epochs=args.epochs,
-                                   patience=args.patience)  # fmt: skip
+                                   patience=args.patience,
+                                   split_seed=args.split_seed)  # fmt: skip
 
 
 @cache
@@ -137,6 +138,8 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=None, help="epochs per run")
     parser.add_argument("--patience", type=int, default=None, help="validations without gain")
     parser.add_argument("--jobs", type=int, default=1, help="training runs at once")
+    parser.add_argument("--split-seed", type=int, default=1234,
+                        help="validation split seed (1234: the README's measured figures)")
     parser.add_argument("--cache-dir", default=None, help="where controls are cached")
     parser.add_argument("--json", type=Path, default=None, help="write every result here")
     args = parser.parse_args()

@@ -1,7 +1,7 @@
 """Controls and evaluation end to end on tiny models and small slices of real data."""
 
 import json
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import pytest
@@ -11,8 +11,10 @@ from typer.testing import CliRunner
 
 from auditor import controls
 from auditor.cli import app
-from auditor.controls import ControlPlan, run_control
+from auditor.controls import ControlPlan, control_folder, run_control, training
+from auditor.controls.data import split
 from auditor.loading import load_corpus
+from auditor.models import build_from_config
 from auditor.tasks import task_of
 from tests.models import tiny_bert, tiny_gpt2
 
@@ -80,7 +82,7 @@ def test_scratch_and_pretrained_differ_only_in_init_and_chosen_rate(both_control
         r["learning_rate"] for r in results["pretrained"].search
     ]
     base = load_file(bert / "model.safetensors")
-    scratch_model = controls.build_from_config(str(bert), "classification", 0, num_labels=6)
+    scratch_model = build_from_config(str(bert), "classification", 0, num_labels=6)
     same = [name for name, w in scratch_model.bert.state_dict().items()
             if name in base and w.shape == base[name].shape and w.equal(base[name])]  # fmt: skip
     assert not [name for name in same if "weight" in name and "LayerNorm" not in name]
@@ -89,7 +91,7 @@ def test_scratch_and_pretrained_differ_only_in_init_and_chosen_rate(both_control
 def test_finished_control_is_reused(both_controls, trec, bert, monkeypatch) -> None:
     results, cache = both_controls
     train, bench, _ = trec
-    monkeypatch.setattr(controls, "_fit", lambda *a, **k: pytest.fail("retrained"))
+    monkeypatch.setattr(training, "fit", lambda *a, **k: pytest.fail("retrained"))
     again = run_control(plan(bert, "scratch"), train, bench, task_of(bench, train), cache_dir=cache)
     assert asdict(again) == json.loads(json.dumps(asdict(results["scratch"]), default=str))
 
@@ -195,3 +197,30 @@ def test_generation_control_and_eval(tmp_path) -> None:
                               "--max-new-tokens", "4", "--format", "json"])  # fmt: skip
     assert cli.exit_code == 0, cli.output
     assert json.loads(cli.stdout)["task"] == "generation"
+
+
+def test_split_seed_chooses_the_validation_items_and_the_cache_folder(trec, bert) -> None:
+    train, bench, _ = trec
+    spec = task_of(bench, train)
+    default = plan(bert, "scratch")
+    measured = replace(default, split_seed=1234)  # the split of the README's measured figures
+    assert split(20, measured)[1].tolist() == [3, 9]
+    reseeded = replace(default, split_seed=7)
+    train_rows, val_rows = split(20, reseeded)
+    assert val_rows.tolist() != [3, 9] and sorted([*train_rows, *val_rows]) == list(range(20))
+    folders = {control_folder(p, train, bench, spec) for p in (default, reseeded)}
+    assert len(folders) == 2
+
+
+def test_control_cli_takes_the_split_seed(trec, bert, tmp_path) -> None:
+    _, _, bench_path = trec
+    args = ["control", "--base", str(bert), "--train", str(bench_path.parent / "train.jsonl"),
+            "--bench", str(bench_path), "--init", "scratch", "--lr", "1e-3", "--max-steps", "1",
+            "--cache-dir", str(tmp_path), "--format", "json", "-q"]  # fmt: skip
+    reports = []
+    for extra in ([], ["--seed", "7"]):
+        result = runner.invoke(app, [*args, *extra])
+        assert result.exit_code == 0, result.output
+        reports.append(json.loads(result.stdout))
+    assert [report["plan"]["split_seed"] for report in reports] == [0, 7]
+    assert reports[0]["checkpoint"] != reports[1]["checkpoint"]

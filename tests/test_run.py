@@ -201,11 +201,11 @@ def test_run_on_a_generation_benchmark(tmp_path) -> None:
 
 def test_a_repeated_run_reads_everything_from_the_cache(data, base_run, monkeypatch) -> None:
     import auditor.run
-    from auditor import controls
+    from auditor.controls import training
 
     folder, bench, train, base = data
     monkeypatch.setattr(auditor.run, "run_probes", lambda *a, **k: pytest.fail("rescanned"))
-    monkeypatch.setattr(controls, "_fit", lambda *a, **k: pytest.fail("retrained"))
+    monkeypatch.setattr(training, "fit", lambda *a, **k: pytest.fail("retrained"))
     args = ["run", "--model", str(base), "--bench", str(bench), "--train", str(train)]
     again = runner.invoke(app, [*args, "--cache-dir", str(folder / "c"), "--format", "json"])
     assert again.exit_code == 0, again.output

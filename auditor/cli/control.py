@@ -19,7 +19,7 @@ from auditor.cli.options import (
     with_options,
     write_json,
 )
-from auditor.controls import BUDGETS, INITS, ControlPlan, run_control
+from auditor.controls import BUDGETS, DEFAULT_SPLIT_SEED, INITS, ControlPlan, run_control
 from auditor.tasks import task_of
 
 
@@ -47,6 +47,9 @@ def control(
     batch_size: Annotated[
         int | None, typer.Option("--batch-size", min=1, help="Training batch size.")
     ] = None,
+    split_seed: Annotated[
+        int, typer.Option("--seed", help="Seed of the training subsample and validation split.")
+    ] = DEFAULT_SPLIT_SEED,
     seeds: Annotated[
         int, typer.Option("--seeds", min=1, help="Seeds at the chosen learning rate.")
     ] = 1,
@@ -69,6 +72,7 @@ def control(
     plan = ControlPlan.from_budget(
         base, init, budget, max_steps=max_steps, epochs=epochs,
         learning_rates=tuple(lr) if lr else None, batch_size=batch_size, seeds=seeds,
+        split_seed=split_seed,
     )  # fmt: skip
     bench_corpus, train_corpus = data.load([bench, train], quiet)
     spec = task_of(bench_corpus, train_corpus)

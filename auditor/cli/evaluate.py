@@ -19,9 +19,8 @@ from auditor.cli.options import (
     write_json,
 )
 from auditor.embeddings import resolve_device
-from auditor.evaluate import EVALUATORS
 from auditor.models import load_model, load_tokenizer
-from auditor.tasks import task_of
+from auditor.tasks import TASKS, task_of
 
 
 @with_options
@@ -54,13 +53,13 @@ def evaluate(
     quiet = runtime.quiet
     (corpus,) = data.load([bench], quiet)
     spec = task_of(corpus)
-    head, evaluator = EVALUATORS[spec.task]
+    task = TASKS.get(spec.task)
     tokenizer = load_tokenizer(model, trust_remote_code=models.trust_remote_code)
-    network = load_model(model, head, **models.load_kwargs())
+    network = load_model(model, task.head, **models.load_kwargs())
     network.to(resolve_device(runtime.device))
     note(f"evaluating {model} on {corpus.source} ({spec.task}, {len(corpus):,} items)", quiet)
-    result = evaluator(network, tokenizer, corpus, spec, batch_size=batch_size,
-                       max_new_tokens=max_new_tokens)  # fmt: skip
+    result = task.evaluate(network, tokenizer, corpus, spec, batch_size=batch_size,
+                           max_new_tokens=max_new_tokens)  # fmt: skip
     payload = json.dumps({
         "schema_version": 1, "model": model, "bench": corpus.describe(), "task": spec.task,
         "accuracy": result.accuracy, "chance": spec.chance, **result.extra, "items": result.items,

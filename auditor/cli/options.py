@@ -30,6 +30,7 @@ from auditor.report import Report
 DEFAULT_SEED = 0
 """The one default seed of every command."""
 
+Seed = Annotated[int, typer.Option("--seed", help="Seed for every randomised step.")]
 TrainData = Annotated[
     str, typer.Option("--train", help="Training data: DATA (see `audit --help`).")
 ]
@@ -130,9 +131,6 @@ class Runtime:
             envvar="AUDIT_CACHE_DIR",
         ),
     ] = None
-    seed: Annotated[int, typer.Option("--seed", help="Seed for every randomised step.")] = (
-        DEFAULT_SEED
-    )
     device: Annotated[
         DeviceName, typer.Option("--device", help="cpu, cuda, or auto (cuda when available).")
     ] = DeviceName.cpu

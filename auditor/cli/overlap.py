@@ -6,10 +6,12 @@ import typer
 
 from auditor.cli.console import progress_bar
 from auditor.cli.options import (
+    DEFAULT_SEED,
     BenchData,
     DataOptions,
     Output,
     Runtime,
+    Seed,
     TrainData,
     with_options,
 )
@@ -36,6 +38,7 @@ def overlap(
         typer.Option("--embedding-threshold", min=0.0, max=1.0,
                      help="Cosine flag threshold (embedding.threshold)."),
     ] = 0.88,
+    seed: Seed = DEFAULT_SEED,
     probes: ProbeOptions = None,
     output: Output = None,
     runtime: Runtime = None,
@@ -50,7 +53,7 @@ def overlap(
     names = probes.names(KINDS, "audit overlap")
     shortcuts = {"ngram": {"n": ngram_n}, "minhash": {"threshold": minhash_threshold},
                  "embedding": {"threshold": embedding_threshold}}  # fmt: skip
-    built = probes.build(names, {"seed": runtime.seed, "model": probes.encoder,
+    built = probes.build(names, {"seed": seed, "model": probes.encoder,
                                  "device": runtime.device}, shortcuts)  # fmt: skip
     bench_corpus, train_corpus = data.load([bench, train], runtime.quiet)
     encoder = Encoder(probes.encoder, device=runtime.device, cache_dir=runtime.cache_dir)

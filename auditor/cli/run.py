@@ -5,7 +5,15 @@ from typing import Annotated
 import typer
 
 from auditor.cli.console import progress_bar
-from auditor.cli.options import DataOptions, ModelOptions, Output, Runtime, with_options
+from auditor.cli.options import (
+    DEFAULT_SEED,
+    DataOptions,
+    ModelOptions,
+    Output,
+    Runtime,
+    Seed,
+    with_options,
+)
 from auditor.cli.probing import ProbeOptions
 from auditor.cli.shift import Alpha
 from auditor.controls import BUDGETS
@@ -33,6 +41,7 @@ def run(
     ] = "quick",
     seeds: Annotated[int, typer.Option("--seeds", min=1, help="Control seeds.")] = 1,
     alpha: Alpha = DEFAULT_ALPHA,
+    seed: Seed = DEFAULT_SEED,
     probes: ProbeOptions = None,
     models: ModelOptions = None,
     output: Output = None,
@@ -54,7 +63,7 @@ def run(
     with progress_bar(runtime.quiet) as on_progress:
         report = run_audit(
             model, bench_corpus, train_corpus, base=base, budget=budget, seeds=seeds,
-            alpha=alpha, seed=runtime.seed, device=runtime.device, cache_dir=runtime.cache_dir,
+            alpha=alpha, seed=seed, device=runtime.device, cache_dir=runtime.cache_dir,
             batch_size=probes.batch_size, probe_names=names, probe_params=probe_params,
             encoder=probes.encoder,
             on_progress=on_progress, **models.load_kwargs(),

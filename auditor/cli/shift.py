@@ -6,10 +6,12 @@ import typer
 
 from auditor.cli.console import progress_bar
 from auditor.cli.options import (
+    DEFAULT_SEED,
     BenchData,
     DataOptions,
     Output,
     Runtime,
+    Seed,
     TrainData,
     with_options,
 )
@@ -50,6 +52,7 @@ def shift(
         int, typer.Option("--max-train", min=2,
                           help="Training items sampled for the embedding tests."),
     ] = 2000,
+    seed: Seed = DEFAULT_SEED,
     probes: ProbeOptions = None,
     output: Output = None,
     runtime: Runtime = None,
@@ -63,7 +66,7 @@ def shift(
     verdict is Holm-corrected.
     """
     names = probes.names(KINDS, "audit shift")
-    shared = {"seed": runtime.seed, "model": probes.encoder, "max_train": max_train,
+    shared = {"seed": seed, "model": probes.encoder, "max_train": max_train,
               "device": runtime.device}  # fmt: skip
     if permutations is not None:
         shared["n_permutations"] = permutations

@@ -1,4 +1,4 @@
-"""What kind of task a benchmark is, and how its answers are read and compared.
+"""What kind of task a benchmark is (its `TaskSpec`), and how its answers are read and compared.
 
 A card says it (task type, label names, answer extractor, chance level); for a local file it is
 inferred from the columns: `choices` means multiple choice, `label` classification (label names

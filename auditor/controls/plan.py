@@ -1,0 +1,79 @@
+"""What determines a control: the initialisations, the training budgets, and the plan.
+
+A plan is everything but the data that decides what a control learns; its fields (with the data's
+fingerprints) make the control's cache key, so a finished control is reused only when nothing that
+shaped it has changed.
+"""
+
+from dataclasses import dataclass
+
+from auditor.errors import InputError
+
+INITS = ("scratch", "pretrained")
+
+DEFAULT_SPLIT_SEED = 0
+"""The seed of the training subsample and validation split: the commands' one default seed.
+(The README's measured control figures used 1234, `benchmarks/controls.py --split-seed`.)"""
+
+
+@dataclass(frozen=True)
+class Budget:
+    max_train_items: int | None
+    epochs: int
+    max_steps: int | None
+    learning_rates: tuple[float, ...]
+    patience: int
+    eval_steps: int | None = None
+
+
+BUDGETS = {
+    "quick": Budget(max_train_items=2000, epochs=3, max_steps=250,
+                    learning_rates=(5e-5, 5e-4), patience=3),
+    "full": Budget(max_train_items=None, epochs=20, max_steps=None,
+                   learning_rates=(2e-5, 5e-5, 1e-4, 3e-4, 1e-3), patience=3, eval_steps=1000),
+}  # fmt: skip
+"""quick: a few minutes on 2 CPU cores for TREC-size data (subsample and step cap); full: every
+training item, up to 20 epochs with early stopping, validating at least every 1,000 steps so that a
+large training set (GLUE's 67k SST-2 phrases: 2,100 steps an epoch) stops near its best point."""
+
+
+@dataclass(frozen=True)
+class ControlPlan:
+    """Everything that determines a control: its cache key is a hash of this and the data."""
+
+    base: str
+    init: str
+    budget: str = "quick"
+    learning_rates: tuple[float, ...] = ()
+    epochs: int = 0
+    max_steps: int | None = None
+    max_train_items: int | None = None
+    patience: int = 3
+    eval_steps: int | None = None
+    """Validate (and checkpoint) every this many steps when an epoch is longer; patience counts
+    validations."""
+    batch_size: int = 32
+    warmup: float = 0.06
+    weight_decay: float = 0.01
+    val_fraction: float = 0.1
+    max_length: int = 128
+    seeds: int = 1
+    split_seed: int = DEFAULT_SPLIT_SEED
+    """Seed of the training subsample and the validation split (`audit control --seed`); the
+    training seeds are 0 .. seeds - 1 whatever it is."""
+
+    @classmethod
+    def from_budget(cls, base: str, init: str, budget: str = "quick", **overrides) -> "ControlPlan":
+        if init not in INITS:
+            raise InputError(f"--init must be one of {', '.join(INITS)}, not {init!r}.")
+        if budget not in BUDGETS:
+            raise InputError(f"--budget must be one of {', '.join(BUDGETS)}, not {budget!r}.")
+        chosen = BUDGETS[budget]
+        values = {
+            "learning_rates": chosen.learning_rates, "epochs": chosen.epochs,
+            "max_steps": chosen.max_steps, "max_train_items": chosen.max_train_items,
+            "patience": chosen.patience, "eval_steps": chosen.eval_steps,
+        }  # fmt: skip
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        values["learning_rates"] = tuple(values["learning_rates"])
+        return cls(base=base, init=init, budget=budget, **values)

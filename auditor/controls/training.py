@@ -1,0 +1,115 @@
+"""The training loop of one (learning rate, seed) run of a control.
+
+Plain torch: AdamW, linear warmup then linear decay, gradient clipping, bf16 autocast on GPUs that
+support it. The run validates and checkpoints every period (safetensors weights, optimizer and
+schedule state, progress), so an interrupted run resumes exactly where it stopped, and it keeps
+the weights of its best validation (early stopping). What a batch and a validation score are is
+the task's (auditor/tasks/).
+"""
+
+import json
+import math
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import torch
+from safetensors.torch import load_model as load_weights
+from safetensors.torch import save_model as save_weights
+
+from auditor.cache import atomic_write_text
+from auditor.embeddings import native_bf16
+
+if TYPE_CHECKING:
+    from auditor.controls.run import ControlSetup
+
+Progress = Callable[[str, int, int], None]
+"""Called with (stage, done, total) as training advances."""
+
+
+def silent(stage: str, done: int, total: int) -> None:
+    """The progress callback that reports nothing."""
+
+
+def fit(
+    model: Any, setup: "ControlSetup", lr: float, seed: int, run_dir: Path, progress: Progress
+) -> dict[str, Any]:
+    """Train one (learning rate, seed) run, validating and checkpointing every period (an epoch,
+    or every `eval_steps` steps when that is shorter, and at the last step); keep the weights of
+    the best validation (early stopping)."""
+    plan, train_rows = setup.plan, setup.train_rows
+    run_dir.mkdir(parents=True, exist_ok=True)
+    device = next(model.parameters()).device
+    steps_per_epoch = math.ceil(len(train_rows) / plan.batch_size)
+    period = min(steps_per_epoch, plan.eval_steps or steps_per_epoch)
+    total = steps_per_epoch * plan.epochs
+    if plan.max_steps is not None:
+        total = min(total, plan.max_steps)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=plan.weight_decay,
+                                  fused=device.type == "cuda")  # fmt: skip
+    warmup = int(plan.warmup * total)
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimizer,
+        lambda step: min(
+            (step + 1) / max(warmup, 1), max(total - step, 0) / max(total - warmup, 1)
+        ),
+    )
+    state = {"step": 0, "best_val": -math.inf, "best_step": 0, "curve": [], "stale": 0}
+    if (run_dir / "state.json").is_file():  # resume an interrupted run
+        state = json.loads((run_dir / "state.json").read_text())
+        load_weights(model, run_dir / "last.safetensors")
+        moments = torch.load(run_dir / "optimizer.pt", weights_only=True)
+        optimizer.load_state_dict(moments["optimizer"])
+        schedule.load_state_dict(moments["schedule"])
+    task, pad_id = setup.task, setup.tokenizer.pad_token_id
+    validation = [setup.examples[i] for i in setup.val_rows]
+    stage = f"training {plan.init} control (lr {lr:g}, seed {seed})"
+    # bf16 autocast on GPUs that support it; CPU training stays fp32 (one code path either way).
+    autocast = torch.autocast(
+        "cuda", dtype=torch.bfloat16, enabled=device.type == "cuda" and native_bf16("cuda")
+    )
+    while state["step"] < total and state["stale"] < plan.patience:
+        model.train()
+        # Data order comes from (seed, epoch) and dropout masks from (seed, period) alone, so a
+        # run resumed at a checkpoint repeats exactly what the interrupted one would have done.
+        torch.manual_seed(seed * 10_007 + len(state["curve"]))
+        losses = []
+        for _ in range(min(period, total - state["step"])):
+            epoch, offset = divmod(state["step"], steps_per_epoch)
+            if offset == 0 or not losses:
+                generator = torch.Generator().manual_seed(seed * 10_007 + epoch)
+                order = train_rows[torch.randperm(len(train_rows), generator=generator).numpy()]
+            rows = order[offset * plan.batch_size : (offset + 1) * plan.batch_size]
+            batch = task.collate([setup.examples[i] for i in rows], pad_id)
+            with autocast:
+                loss = model(**{k: v.to(device) for k, v in batch.items()}).loss
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            optimizer.step()
+            schedule.step()
+            optimizer.zero_grad(set_to_none=True)
+            losses.append(loss.detach())
+            state["step"] += 1
+            progress(stage, state["step"], total)
+        val = task.validate(model, validation, batch_size=plan.batch_size, pad_id=pad_id)
+        state["curve"].append({
+            "epoch": round(state["step"] / steps_per_epoch, 3), "step": state["step"],
+            "train_loss": float(torch.stack(losses).mean()), "val": val,
+        })  # fmt: skip
+        if val > state["best_val"]:
+            state.update(best_val=val, best_step=state["step"], stale=0)
+            save_weights(model, run_dir / "best.safetensors")
+        else:
+            state["stale"] += 1
+        save_weights(model, run_dir / "last.safetensors")
+        torch.save(
+            {"optimizer": optimizer.state_dict(), "schedule": schedule.state_dict()},
+            run_dir / "optimizer.pt",
+        )
+        atomic_write_text(run_dir / "state.json", json.dumps(state))
+    summary = {"best_val": state["best_val"], "best_step": state["best_step"],
+               "best_epoch": round(state["best_step"] / steps_per_epoch, 3),
+               "steps": state["step"], "curve": state["curve"],
+               "val_metric": task.val_metric}  # fmt: skip
+    atomic_write_text(run_dir / "summary.json", json.dumps(summary))
+    return summary
