@@ -20,6 +20,7 @@ from auditor import __version__
 from auditor.cache import atomic_write_text
 from auditor.corpus import Corpus
 from auditor.embeddings import Encoder
+from auditor.report import SCHEMA_VERSION
 
 Progress = Callable[[str, int, int], None]
 
@@ -27,7 +28,7 @@ Progress = Callable[[str, int, int], None]
 class IndexReport(BaseModel):
     """What `audit index build` did (its JSON output and the manifest it writes)."""
 
-    schema_version: int = 1
+    schema_version: int = SCHEMA_VERSION
     corpus: dict[str, object]
     encoder: dict[str, object]
     batch_size: int

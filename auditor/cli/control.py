@@ -2,36 +2,26 @@
 
 import json
 from dataclasses import asdict
-from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.table import Table
 from rich.text import Text
 
+from auditor.cli import options as opt
 from auditor.cli.console import progress_bar, stdout
-from auditor.cli.options import (
-    DataOptions,
-    Listing,
-    ListingFormat,
-    ModelOptions,
-    Runtime,
-    with_options,
-    write_json,
-)
-from auditor.controls import BUDGETS, DEFAULT_SPLIT_SEED, INITS, ControlPlan, run_control
+from auditor.controls import BUDGETS, INITS, ControlPlan, run_control
+from auditor.report import SCHEMA_VERSION
 from auditor.tasks import task_of
 
 
-@with_options
+@opt.with_options
 def control(
     base: Annotated[
         str, typer.Option("--base", help="Base model: a folder, hf:ORG/NAME, or minilm.")
     ],
-    train: Annotated[
-        str, typer.Option("--train", help="Training data: DATA (see `audit --help`).")
-    ],
-    bench: Annotated[str, typer.Option("--bench", help="Benchmark: a card (trec:test) or DATA.")],
+    train: opt.TrainData,
+    bench: opt.BenchData,
     init: Annotated[str, typer.Option("--init", help=f"Initialisation: {' or '.join(INITS)}.")],
     budget: Annotated[
         str, typer.Option("--budget", help=f"Training budget: {', '.join(BUDGETS)}.")
@@ -47,20 +37,14 @@ def control(
     batch_size: Annotated[
         int | None, typer.Option("--batch-size", min=1, help="Training batch size.")
     ] = None,
-    split_seed: Annotated[
-        int, typer.Option("--seed", help="Seed of the training subsample and validation split.")
-    ] = DEFAULT_SPLIT_SEED,
     seeds: Annotated[
         int, typer.Option("--seeds", min=1, help="Seeds at the chosen learning rate.")
     ] = 1,
     resume: Annotated[bool, typer.Option("--resume", help="Continue an interrupted run.")] = False,
-    output: ListingFormat = Listing.table,
-    out: Annotated[Path | None, typer.Option("--out", "-o", help="Also write the JSON here.")] = (
-        None
-    ),
-    models: ModelOptions = None,
-    runtime: Runtime = None,
-    data: DataOptions = None,
+    output: opt.JsonOutput = None,
+    models: opt.ModelOptions = None,
+    runtime: opt.Runtime = None,
+    data: opt.DataOptions = None,
 ) -> None:
     """Fine-tune a control model on the training data and score it on the benchmark.
 
@@ -72,7 +56,7 @@ def control(
     plan = ControlPlan.from_budget(
         base, init, budget, max_steps=max_steps, epochs=epochs,
         learning_rates=tuple(lr) if lr else None, batch_size=batch_size, seeds=seeds,
-        split_seed=split_seed,
+        split_seed=runtime.seed,
     )  # fmt: skip
     bench_corpus, train_corpus = data.load([bench, train], quiet)
     spec = task_of(bench_corpus, train_corpus)
@@ -81,10 +65,9 @@ def control(
             plan, train_corpus, bench_corpus, spec, cache_dir=runtime.cache_dir,
             device=runtime.device, resume=resume, on_progress=on_progress, **models.load_kwargs(),
         )  # fmt: skip
-    payload = json.dumps({"schema_version": 1, **asdict(result)}, indent=2, default=str)
-    write_json(payload, out, quiet)
-    if output is Listing.json:
-        print(payload)
+    payload = json.dumps({"schema_version": SCHEMA_VERSION, **asdict(result)}, indent=2,
+                         default=str)  # fmt: skip
+    if not output.emit(payload, quiet):
         return
     table = Table(
         title=Text(f"{init} control of {base}: {train_corpus.source} -> {bench_corpus.source}")

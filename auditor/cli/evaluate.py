@@ -1,34 +1,24 @@
 """`audit eval --model MODEL --bench DATA`: score a model, keeping every item's correctness."""
 
 import json
-from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.table import Table
 from rich.text import Text
 
+from auditor.cli import options as opt
 from auditor.cli.console import note, stdout
-from auditor.cli.options import (
-    DataOptions,
-    Listing,
-    ListingFormat,
-    ModelOptions,
-    Runtime,
-    with_options,
-    write_json,
-)
 from auditor.embeddings import resolve_device
 from auditor.models import load_model, load_tokenizer
+from auditor.report import SCHEMA_VERSION
 from auditor.tasks import TASKS, task_of
 
 
-@with_options
+@opt.with_options
 def evaluate(
-    model: Annotated[
-        str, typer.Option("--model", help="A checkpoint folder, hf:ORG/NAME, or minilm.")
-    ],
-    bench: Annotated[str, typer.Option("--bench", help="Benchmark: a card (trec:test) or DATA.")],
+    model: opt.ModelData,
+    bench: opt.BenchData,
     batch_size: Annotated[
         int, typer.Option("--batch-size", min=1, help="Items per forward pass.")
     ] = 16,
@@ -36,13 +26,10 @@ def evaluate(
         int,
         typer.Option("--max-new-tokens", min=1, help="Generation: most tokens generated per item."),
     ] = 256,
-    output: ListingFormat = Listing.table,
-    out: Annotated[Path | None, typer.Option("--out", "-o", help="Also write the JSON here.")] = (
-        None
-    ),
-    models: ModelOptions = None,
-    runtime: Runtime = None,
-    data: DataOptions = None,
+    output: opt.JsonOutput = None,
+    models: opt.ModelOptions = None,
+    runtime: opt.Runtime = None,
+    data: opt.DataOptions = None,
 ) -> None:
     """Score a model on a benchmark: classification, generation or multiple choice.
 
@@ -61,12 +48,11 @@ def evaluate(
     result = task.evaluate(network, tokenizer, corpus, spec, batch_size=batch_size,
                            max_new_tokens=max_new_tokens)  # fmt: skip
     payload = json.dumps({
-        "schema_version": 1, "model": model, "bench": corpus.describe(), "task": spec.task,
-        "accuracy": result.accuracy, "chance": spec.chance, **result.extra, "items": result.items,
+        "schema_version": SCHEMA_VERSION, "model": model, "bench": corpus.describe(),
+        "task": spec.task, "accuracy": result.accuracy, "chance": spec.chance, **result.extra,
+        "items": result.items,
     }, indent=2)  # fmt: skip
-    write_json(payload, out, quiet)
-    if output is Listing.json:
-        print(payload)
+    if not output.emit(payload, quiet):
         return
     table = Table(title=Text(f"{model} on {corpus.source}"))
     for column in ("task", "items", "accuracy", "chance", *result.extra):

@@ -6,15 +6,8 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from auditor.cli import options as opt
 from auditor.cli.console import progress_bar, stdout
-from auditor.cli.options import (
-    DataOptions,
-    DeviceName,
-    Listing,
-    ListingFormat,
-    check_device,
-    with_options,
-)
 from auditor.embeddings import Encoder
 from auditor.index import build_index
 from auditor.scan import DEFAULT_BATCH_SIZE
@@ -23,7 +16,7 @@ app = typer.Typer(help="Precomputed corpus indexes, reused by later audits.", no
 
 
 @app.command("build")
-@with_options
+@opt.with_options
 def build(
     data: Annotated[str, typer.Argument(help="The corpus to index: DATA (see `audit --help`).")],
     out: Annotated[
@@ -45,19 +38,19 @@ def build(
             "--batch-size", min=1, help="Items per batch: the --batch-size of later audits."
         ),
     ] = DEFAULT_BATCH_SIZE,
-    output: ListingFormat = Listing.table,
-    device: Annotated[DeviceName, typer.Option("--device", help="cpu, cuda or auto.")] = (
-        DeviceName.cpu
+    output: opt.ListingFormat = opt.Listing.table,
+    device: Annotated[opt.DeviceName, typer.Option("--device", help="cpu, cuda or auto.")] = (
+        opt.DeviceName.cpu
     ),
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress on stderr.")] = False,
-    reading: DataOptions = None,
+    reading: opt.DataOptions = None,
 ) -> None:
     """Embed a training corpus once, so later audits of it skip the encoding.
 
     `audit overlap`, `shift` and `run` with the same cache folder, encoder and --batch-size then
     read every training batch's embeddings from the index. A rerun embeds only what is missing.
     """
-    device = check_device(device)
+    device = opt.check_device(device)
     (corpus,) = reading.load([data], quiet)
     with progress_bar(quiet) as on_progress:
         report = build_index(
@@ -66,7 +59,7 @@ def build(
             batch_size=batch_size,
             on_progress=on_progress,
         )
-    if output is Listing.json:
+    if output is opt.Listing.json:
         print(report.model_dump_json(indent=2))
         return
     table = Table(title=f"Index of {corpus.source}", show_header=False)

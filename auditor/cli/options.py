@@ -30,11 +30,13 @@ from auditor.report import Report
 DEFAULT_SEED = 0
 """The one default seed of every command."""
 
-Seed = Annotated[int, typer.Option("--seed", help="Seed for every randomised step.")]
 TrainData = Annotated[
     str, typer.Option("--train", help="Training data: DATA (see `audit --help`).")
 ]
 BenchData = Annotated[str, typer.Option("--bench", help="Benchmark: a card (trec:test) or DATA.")]
+ModelData = Annotated[
+    str, typer.Option("--model", help="The model: a checkpoint folder, hf:ORG/NAME, or minilm.")
+]
 
 OutputFormat = StrEnum("OutputFormat", {name: name for name in FORMATS})
 """Every output format of the registry (`auditor.render.FORMATS`)."""
@@ -137,9 +139,36 @@ class Runtime:
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="No progress bars or notes on stderr.")
     ] = False
+    seed: Annotated[
+        int,
+        typer.Option("--seed", help="Seed for every randomised step (samples, permutations, "
+                     "bootstrap, the controls' data split)."),
+    ] = DEFAULT_SEED  # fmt: skip
 
     def __post_init__(self) -> None:
         self.device = check_device(self.device)
+
+
+@dataclass
+class JsonOutput:
+    """What a command whose result is not a report prints (a control, an evaluation)."""
+
+    format: Annotated[
+        Listing, typer.Option("--format", "-f", help="table (rich) or json on stdout.")
+    ] = Listing.table
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Also write the JSON here.")] = (
+        None
+    )
+
+    def emit(self, payload: str, quiet: bool) -> bool:
+        """Write the JSON to `--out`; print it when asked (True: the caller prints a table)."""
+        if self.out is not None:
+            atomic_write_text(self.out, payload + "\n")
+            note(f"wrote {self.out}", quiet)
+        if self.format is Listing.json:
+            print(payload)
+            return False
+        return True
 
 
 @dataclass
@@ -244,10 +273,3 @@ class ModelOptions:
 
     def load_kwargs(self) -> dict[str, bool]:
         return {"allow_pickle": self.allow_pickle, "trust_remote_code": self.trust_remote_code}
-
-
-def write_json(payload: str, out: Path | None, quiet: bool) -> None:
-    """Write a JSON result (not a report: an eval or a control) to `--out` atomically."""
-    if out is not None:
-        atomic_write_text(out, payload + "\n")
-        note(f"wrote {out}", quiet)

@@ -4,27 +4,18 @@ from typing import Annotated
 
 import typer
 
+from auditor.cli import options as opt
 from auditor.cli.console import progress_bar
-from auditor.cli.options import (
-    DEFAULT_SEED,
-    BenchData,
-    DataOptions,
-    Output,
-    Runtime,
-    Seed,
-    TrainData,
-    with_options,
-)
 from auditor.cli.probing import ProbeOptions
 from auditor.embeddings import Encoder
 from auditor.overlap import KINDS, run_overlap
 from probes.base import FitContext
 
 
-@with_options
+@opt.with_options
 def overlap(
-    train: TrainData,
-    bench: BenchData,
+    train: opt.TrainData,
+    bench: opt.BenchData,
     ngram_n: Annotated[
         int, typer.Option("--ngram-n", min=1, help="Largest n of the ngram probe (ngram.n).")
     ] = 13,
@@ -38,11 +29,10 @@ def overlap(
         typer.Option("--embedding-threshold", min=0.0, max=1.0,
                      help="Cosine flag threshold (embedding.threshold)."),
     ] = 0.88,
-    seed: Seed = DEFAULT_SEED,
     probes: ProbeOptions = None,
-    output: Output = None,
-    runtime: Runtime = None,
-    data: DataOptions = None,
+    output: opt.Output = None,
+    runtime: opt.Runtime = None,
+    data: opt.DataOptions = None,
 ) -> None:  # fmt: skip
     """Find benchmark items that leaked into the training data.
 
@@ -53,7 +43,7 @@ def overlap(
     names = probes.names(KINDS, "audit overlap")
     shortcuts = {"ngram": {"n": ngram_n}, "minhash": {"threshold": minhash_threshold},
                  "embedding": {"threshold": embedding_threshold}}  # fmt: skip
-    built = probes.build(names, {"seed": seed, "model": probes.encoder,
+    built = probes.build(names, {"seed": runtime.seed, "model": probes.encoder,
                                  "device": runtime.device}, shortcuts)  # fmt: skip
     bench_corpus, train_corpus = data.load([bench, train], runtime.quiet)
     encoder = Encoder(probes.encoder, device=runtime.device, cache_dir=runtime.cache_dir)

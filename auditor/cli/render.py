@@ -5,17 +5,17 @@ from typing import Annotated
 
 import typer
 
-from auditor.cli.options import Output, with_options
+from auditor.cli import options as opt
 from auditor.report import read_report
 
 
-@with_options
+@opt.with_options
 def render(
     report: Annotated[
         Path, typer.Argument(help="A JSON report of `audit run`, `overlap` or `shift`.")
     ],
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No notes on stderr.")] = False,
-    output: Output = None,
+    output: opt.Output = None,
 ) -> None:
     """Re-render a saved report: table, Markdown, HTML or JSON, on stdout or to --out files."""
     output.emit(read_report(report), quiet)

@@ -4,16 +4,8 @@ from typing import Annotated
 
 import typer
 
+from auditor.cli import options as opt
 from auditor.cli.console import progress_bar
-from auditor.cli.options import (
-    DEFAULT_SEED,
-    DataOptions,
-    ModelOptions,
-    Output,
-    Runtime,
-    Seed,
-    with_options,
-)
 from auditor.cli.probing import ProbeOptions
 from auditor.cli.shift import Alpha
 from auditor.controls import BUDGETS
@@ -22,12 +14,10 @@ from auditor.run import KINDS, default_train, run_audit
 from auditor.shift import DEFAULT_ALPHA
 
 
-@with_options
+@opt.with_options
 def run(
-    model: Annotated[
-        str, typer.Option("--model", help="Candidate: a folder, hf:ORG/NAME, or minilm.")
-    ],
-    bench: Annotated[str, typer.Option("--bench", help="Benchmark: a card (trec) or DATA.")],
+    model: opt.ModelData,
+    bench: opt.BenchData,
     train: Annotated[
         str | None,
         typer.Option("--train", help="Post-training data (default: the card's train split)."),
@@ -41,12 +31,11 @@ def run(
     ] = "quick",
     seeds: Annotated[int, typer.Option("--seeds", min=1, help="Control seeds.")] = 1,
     alpha: Alpha = DEFAULT_ALPHA,
-    seed: Seed = DEFAULT_SEED,
     probes: ProbeOptions = None,
-    models: ModelOptions = None,
-    output: Output = None,
-    runtime: Runtime = None,
-    data: DataOptions = None,
+    models: opt.ModelOptions = None,
+    output: opt.Output = None,
+    runtime: opt.Runtime = None,
+    data: opt.DataOptions = None,
 ) -> None:
     """Audit a model's benchmark score: overlap, shift, controls and attribution.
 
@@ -63,7 +52,7 @@ def run(
     with progress_bar(runtime.quiet) as on_progress:
         report = run_audit(
             model, bench_corpus, train_corpus, base=base, budget=budget, seeds=seeds,
-            alpha=alpha, seed=seed, device=runtime.device, cache_dir=runtime.cache_dir,
+            alpha=alpha, seed=runtime.seed, device=runtime.device, cache_dir=runtime.cache_dir,
             batch_size=probes.batch_size, probe_names=names, probe_params=probe_params,
             encoder=probes.encoder,
             on_progress=on_progress, **models.load_kwargs(),

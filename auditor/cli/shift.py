@@ -4,17 +4,8 @@ from typing import Annotated
 
 import typer
 
+from auditor.cli import options as opt
 from auditor.cli.console import progress_bar
-from auditor.cli.options import (
-    DEFAULT_SEED,
-    BenchData,
-    DataOptions,
-    Output,
-    Runtime,
-    Seed,
-    TrainData,
-    with_options,
-)
 from auditor.cli.probing import ProbeOptions
 from auditor.embeddings import Encoder
 from auditor.shift import DEFAULT_ALPHA, KINDS, run_shift
@@ -38,10 +29,10 @@ Alpha = Annotated[
 ]  # fmt: skip
 
 
-@with_options
+@opt.with_options
 def shift(
-    train: TrainData,
-    bench: BenchData,
+    train: opt.TrainData,
+    bench: opt.BenchData,
     alpha: Alpha = DEFAULT_ALPHA,
     permutations: Annotated[
         int | None,
@@ -52,11 +43,10 @@ def shift(
         int, typer.Option("--max-train", min=2,
                           help="Training items sampled for the embedding tests."),
     ] = 2000,
-    seed: Seed = DEFAULT_SEED,
     probes: ProbeOptions = None,
-    output: Output = None,
-    runtime: Runtime = None,
-    data: DataOptions = None,
+    output: opt.Output = None,
+    runtime: opt.Runtime = None,
+    data: opt.DataOptions = None,
 ) -> None:  # fmt: skip
     """Test whether the benchmark is drawn from the training distribution.
 
@@ -66,7 +56,7 @@ def shift(
     verdict is Holm-corrected.
     """
     names = probes.names(KINDS, "audit shift")
-    shared = {"seed": seed, "model": probes.encoder, "max_train": max_train,
+    shared = {"seed": runtime.seed, "model": probes.encoder, "max_train": max_train,
               "device": runtime.device}  # fmt: skip
     if permutations is not None:
         shared["n_permutations"] = permutations
