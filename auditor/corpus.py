@@ -9,8 +9,10 @@ import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import TYPE_CHECKING
 
-import datasets
+if TYPE_CHECKING:  # datasets is imported by whoever builds a corpus; reading one's type is free
+    import datasets
 
 SCHEMA_COLUMNS = ("id", "text", "label", "answer", "choices")
 
@@ -29,7 +31,7 @@ class CorpusBatch:
 class Corpus:
     """A dataset in the common schema, with where it came from."""
 
-    dataset: datasets.Dataset
+    dataset: "datasets.Dataset"
     source: str
     split: str | None = None
     label_names: list[str] | None = None

@@ -10,7 +10,7 @@ from rich.text import Text
 
 from auditor.cli import options as opt
 from auditor.cli.console import progress_bar, stdout
-from auditor.controls import BUDGETS, INITS, ControlPlan, run_control
+from auditor.controls import BUDGETS, INITS, ControlPlan
 from auditor.report import SCHEMA_VERSION
 from auditor.tasks import task_of
 
@@ -52,6 +52,9 @@ def control(
     weights. Tokenizer, data, validation split, learning-rate search, budget and seeds are the
     same for both; each picks its own learning rate and best epoch on the validation split.
     """
+    # Imported here, not at the top: `audit --help` and the option checks need no torch.
+    from auditor.controls import run_control
+
     quiet = runtime.quiet
     plan = ControlPlan.from_budget(
         base, init, budget, max_steps=max_steps, epochs=epochs,

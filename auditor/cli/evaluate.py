@@ -9,8 +9,6 @@ from rich.text import Text
 
 from auditor.cli import options as opt
 from auditor.cli.console import note, stdout
-from auditor.embeddings import resolve_device
-from auditor.models import load_model, load_tokenizer
 from auditor.report import SCHEMA_VERSION
 from auditor.tasks import TASKS, task_of
 
@@ -37,6 +35,10 @@ def evaluate(
     generation and multiple choice need a causal LM (greedy decoding; log-likelihood of each
     choice). Weights load from safetensors only unless --allow-pickle.
     """
+    # Imported here, not at the top: `audit --help` and the option checks need no torch.
+    from auditor.embeddings import resolve_device
+    from auditor.models import load_model, load_tokenizer
+
     quiet = runtime.quiet
     (corpus,) = data.load([bench], quiet)
     spec = task_of(corpus)

@@ -8,8 +8,6 @@ from rich.table import Table
 
 from auditor.cli import options as opt
 from auditor.cli.console import progress_bar, stdout
-from auditor.embeddings import Encoder
-from auditor.index import build_index
 from auditor.scan import DEFAULT_BATCH_SIZE
 
 app = typer.Typer(help="Precomputed corpus indexes, reused by later audits.", no_args_is_help=True)
@@ -50,6 +48,10 @@ def build(
     `audit overlap`, `shift` and `run` with the same cache folder, encoder and --batch-size then
     read every training batch's embeddings from the index. A rerun embeds only what is missing.
     """
+    # Imported here, not at the top: `audit --help` and the option checks need no torch.
+    from auditor.embeddings import Encoder
+    from auditor.index import build_index
+
     device = opt.check_device(device)
     (corpus,) = reading.load([data], quiet)
     with progress_bar(quiet) as on_progress:

@@ -14,18 +14,18 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, get_type_hints
+from typing import TYPE_CHECKING, Annotated, Any, get_type_hints
 
 import typer
 
 from auditor.cache import atomic_write_text
 from auditor.cli.console import note, stdout
-from auditor.corpus import Corpus
 from auditor.errors import InputError
-from auditor.loading import LoadOptions, load_corpus
-from auditor.loading.readers import ReadOptions
 from auditor.render import FORMATS, format_of, print_table, render
 from auditor.report import Report
+
+if TYPE_CHECKING:
+    from auditor.corpus import Corpus
 
 DEFAULT_SEED = 0
 """The one default seed of every command."""
@@ -103,8 +103,11 @@ class DataOptions:
         int, typer.Option("--max-line-chars", min=1, help="Longest line accepted in a text file.")
     ] = 10_000_000
 
-    def load(self, specs: list[str], quiet: bool) -> list[Corpus]:
+    def load(self, specs: list[str], quiet: bool) -> list["Corpus"]:
         """Load each DATA argument, printing what loading decided (encodings, skipped lines)."""
+        from auditor.loading import LoadOptions, load_corpus  # datasets: not for `--help`
+        from auditor.loading.readers import ReadOptions
+
         options = LoadOptions(
             text_field=self.text_field,
             label_field=self.label_field,

@@ -7,7 +7,6 @@ import typer
 from auditor.cli import options as opt
 from auditor.cli.console import progress_bar
 from auditor.cli.probing import ProbeOptions
-from auditor.embeddings import Encoder
 from auditor.overlap import KINDS, run_overlap
 from probes.base import FitContext
 
@@ -40,6 +39,9 @@ def overlap(
     the benchmark's item lengths), minhash (5-gram Jaccard), embedding (MiniLM cosine), and any
     overlap probe a plugin registers. An item is flagged when any probe flags it.
     """
+    # Imported here, not at the top: `audit --help` and the option checks need no torch.
+    from auditor.embeddings import Encoder
+
     names = probes.names(KINDS, "audit overlap")
     shortcuts = {"ngram": {"n": ngram_n}, "minhash": {"threshold": minhash_threshold},
                  "embedding": {"threshold": embedding_threshold}}  # fmt: skip

@@ -10,7 +10,6 @@ from auditor.cli.probing import ProbeOptions
 from auditor.cli.shift import Alpha
 from auditor.controls import BUDGETS
 from auditor.errors import InputError
-from auditor.run import KINDS, default_train, run_audit
 from auditor.shift import DEFAULT_ALPHA
 
 
@@ -43,6 +42,9 @@ def run(
     trains (or reuses) the scratch and pretrained controls, and splits the candidate's accuracy
     above chance into distribution fitting, transfer and residual, with bootstrap intervals.
     """
+    # Imported here, not at the top: `audit --help` and the option checks need no torch.
+    from auditor.run import KINDS, default_train, run_audit
+
     if budget not in BUDGETS:
         raise InputError(f"--budget must be one of {', '.join(BUDGETS)}, not {budget!r}.")
     names = probes.names(KINDS, "audit run")

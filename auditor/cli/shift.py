@@ -7,7 +7,6 @@ import typer
 from auditor.cli import options as opt
 from auditor.cli.console import progress_bar
 from auditor.cli.probing import ProbeOptions
-from auditor.embeddings import Encoder
 from auditor.shift import DEFAULT_ALPHA, KINDS, run_shift
 from probes.base import FitContext
 
@@ -55,6 +54,9 @@ def shift(
     lexical (length KS test, out-of-vocabulary rate), and any shift probe a plugin registers. The
     verdict is Holm-corrected.
     """
+    # Imported here, not at the top: `audit --help` and the option checks need no torch.
+    from auditor.embeddings import Encoder
+
     names = probes.names(KINDS, "audit shift")
     shared = {"seed": runtime.seed, "model": probes.encoder, "max_train": max_train,
               "device": runtime.device}  # fmt: skip

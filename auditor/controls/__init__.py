@@ -19,16 +19,25 @@ tokens) is the task's (auditor/tasks/). The package, by job:
 - run: preparing a control, the learning-rate search, scoring, and the cache.
 """
 
+import importlib
+from typing import Any
+
 from auditor.controls.plan import BUDGETS, DEFAULT_SPLIT_SEED, INITS, Budget, ControlPlan
-from auditor.controls.run import (
-    ControlResult,
-    ControlSetup,
-    choose_rate,
-    control_folder,
-    prepare_control,
-    run_control,
-)
-from auditor.controls.training import Progress
+
+_LAZY = {
+    "ControlResult": "run", "ControlSetup": "run", "choose_rate": "run",
+    "control_folder": "run", "prepare_control": "run", "run_control": "run",
+    "Progress": "training",
+}  # fmt: skip
+"""Names from the modules that import torch, loaded on first use (PEP 562): the plan and the
+budgets are read by `--help` and the CLI's option checks, which should not wait for torch."""
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(f"auditor.controls.{_LAZY[name]}"), name)
+    raise AttributeError(f"module 'auditor.controls' has no attribute {name!r}")
+
 
 __all__ = [
     "BUDGETS",
