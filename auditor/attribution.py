@@ -7,9 +7,10 @@ all on the same benchmark items (DESIGN.md):
     transfer share = (a_p - a_s) / (a_x - a0)
     residual share = (a_x - a_p) / (a_x - a0)
 
-The three add up to 1. Confidence intervals come from the paired bootstrap over benchmark items:
-each replicate resamples items once and recomputes every model's accuracy on the same resample
-(a control run with several seeds contributes each item's mean correctness over seeds). Where
+The three add up to 1. Confidence intervals come from the paired bootstrap over benchmark items
+and seeds: each replicate resamples items once and recomputes every model's accuracy on the same
+resample; a control run with several seeds also draws its seeds with replacement in each
+replicate, so its intervals carry seed variance as well as item variance. Where
 a_x is not above a0 the shares are undefined and reported as such (None, with the reason), never
 as NaN; replicates whose denominator is not positive are left out of the interval and counted.
 Beside the shares: each model's accuracy on items the overlap probes flagged vs clean items, and by
@@ -29,14 +30,29 @@ SHARES = ("fitting", "transfer", "residual")
 
 @dataclass(frozen=True)
 class Scores:
-    """Per-item correctness in [0, 1] for each model (seed means for multi-seed controls)."""
+    """Per-item correctness in [0, 1] for each model: a vector, or an items x seeds matrix for
+    a control trained with several seeds."""
 
     candidate: np.ndarray
     scratch: np.ndarray
     pretrained: np.ndarray
 
     def of(self, name: str) -> np.ndarray:
-        return getattr(self, name)
+        """Each item's correctness, averaged over seeds."""
+        values = np.asarray(getattr(self, name), dtype=float)
+        return values.mean(axis=1) if values.ndim == 2 else values
+
+    def replicates(self, name: str, rows: np.ndarray, resamples: np.ndarray, rng) -> np.ndarray:
+        """The accuracy in each bootstrap replicate on `rows`: items resampled (`resamples`,
+        replicates x items, shared by every model: paired), and, for several seeds, the seeds
+        drawn with replacement too."""
+        values = np.asarray(getattr(self, name), dtype=float)
+        if values.ndim == 1:
+            return values[rows][resamples].mean(axis=1)
+        per_seed = np.stack([column[rows][resamples].mean(axis=1) for column in values.T], 1)
+        seeds = values.shape[1]
+        weights = rng.multinomial(seeds, np.full(seeds, 1 / seeds), size=len(resamples)) / seeds
+        return (per_seed * weights).sum(axis=1)
 
 
 def _interval(samples: np.ndarray, confidence: float) -> tuple[float | None, float | None]:
@@ -57,7 +73,7 @@ def _accuracies(scores: Scores, rows: np.ndarray, rng, bootstrap: int, confidenc
         if not len(values):
             result[name] = Estimate(value=None, items=0)
             continue
-        low, high = _interval(values[resamples].mean(axis=1), confidence)
+        low, high = _interval(scores.replicates(name, rows, resamples, rng), confidence)
         result[name] = Estimate(value=float(values.mean()), low=low, high=high, items=len(values))
     return result
 
@@ -68,10 +84,14 @@ def attribute(
     *,
     flagged: np.ndarray | None = None,
     typicality: np.ndarray | None = None,
+    controls: dict[str, dict] | None = None,
     bootstrap: int = 2000,
     confidence: float = 0.95,
     seed: int = 0,
 ) -> Attribution:
+    """`controls` gives each control's convergence (`converged`, `train_loss_falling`, as
+    `controls.convergence.diagnose` reads them); the shares a short-trained control feeds become
+    bounds (`BOUNDS`)."""
     n = len(scores.candidate)
     rng = np.random.default_rng(seed)
     every = np.arange(n)
@@ -86,7 +106,7 @@ def attribute(
             else "no benchmark items"
         )
     else:
-        draws = {name: scores.of(name)[resamples].mean(axis=1) for name in MODELS}
+        draws = {name: scores.replicates(name, every, resamples, rng) for name in MODELS}
         denominator = draws["candidate"] - chance
         valid = denominator > 0
         undefined_share = float(1.0 - valid.mean())
@@ -107,6 +127,10 @@ def attribute(
             )
             low, high = _interval(replicate, confidence)
             shares[name] = Estimate(value=point[name] / (a_x - chance), low=low, high=high, items=n)
+    converged = _converged(controls or {}, accuracy, chance)
+    if shares is not None:
+        for name, bound in _bounds(converged).items():
+            shares[name].bound = bound
     flags = np.zeros(n, dtype=bool) if flagged is None else np.asarray(flagged, dtype=bool)
     clean = _accuracies(scores, every[~flags], rng, bootstrap, confidence)
     dirty = _accuracies(scores, every[flags], rng, bootstrap, confidence)
@@ -121,10 +145,47 @@ def attribute(
     result = Attribution(
         chance=chance, confidence=confidence, bootstrap=bootstrap, accuracy=accuracy,
         shares=shares, undefined=undefined, undefined_replicates=undefined_share,
-        clean=clean, flagged=dirty, typicality_quintiles=quintiles, verdict=[],
+        clean=clean, flagged=dirty, typicality_quintiles=quintiles, converged=converged,
+        verdict=[],
     )  # fmt: skip
     result.verdict = verdict(result)
     return result
+
+
+def _converged(controls: dict[str, dict], accuracy: dict[str, Estimate], chance: float):
+    """Each control's verdict as the shares read it: not converged by its curve's rule, or
+    sitting within its interval of chance while its training loss still falls."""
+    verdicts = {}
+    for name, state in controls.items():
+        estimate = accuracy[name]
+        at_chance = estimate.low is not None and estimate.low <= chance <= estimate.high
+        short = not state.get("converged", False) or (at_chance and state["train_loss_falling"])
+        verdicts[name] = not short
+    return verdicts
+
+
+BOUNDS = {
+    "scratch": {"fitting": "lower", "transfer": "upper"},
+    "pretrained": {"transfer": "lower", "residual": "upper"},
+}
+"""A control trained longer can only score higher (its best validation was still rising), so a
+short scratch control understates fitting and overstates transfer; a short pretrained control
+understates transfer and overstates the residual. Both short: transfer could move either way."""
+
+
+def _bounds(converged: dict[str, bool]) -> dict[str, str]:
+    bounds: dict[str, str] = {}
+    for control, shares in BOUNDS.items():
+        if converged.get(control, True):
+            continue
+        for share, bound in shares.items():
+            bounds[share] = "unknown" if bounds.get(share, bound) != bound else bound
+    return bounds
+
+
+def _share(estimate: Estimate) -> str:
+    words = {"lower": "at least ", "upper": "at most ", "unknown": "about "}
+    return f"{words.get(estimate.bound, '')}{estimate.value:.0%}"
 
 
 def verdict(result: Attribution) -> list[str]:
@@ -139,16 +200,24 @@ def verdict(result: Attribution) -> list[str]:
         lines.append(
             f"Of the candidate's {candidate:.1%} accuracy ({candidate - result.chance:+.1%} "
             f"over chance), a model trained from scratch on the same data explains "
-            f"{s['fitting'].value:.0%} (distribution fitting), pre-training adds "
-            f"{s['transfer'].value:.0%} (transfer) and {s['residual'].value:.0%} is left over."
+            f"{_share(s['fitting'])} (distribution fitting), pre-training adds "
+            f"{_share(s['transfer'])} (transfer) and {_share(s['residual'])} is left over."
         )
+        short = [name for name, ok in result.converged.items() if not ok]
+        if short:
+            lines.append(
+                f"The {' and '.join(short)} control{'s' if len(short) > 1 else ''} had not "
+                "converged (still improving when the step budget ended, or at chance while its "
+                "training loss still fell), so these shares are bounds, not estimates; "
+                "`--budget full` trains to convergence and settles them."
+            )
         widths = [e.high - e.low for e in s.values() if e.low is not None and e.high is not None]
         if widths and max(widths) > 1.0:
             lines.append(
                 "The candidate is barely above chance, so these shares are imprecise (their "
                 f"intervals span up to {max(widths):.0%})."
             )
-        elif s["fitting"].low is not None and s["fitting"].low > 0.5:
+        elif s["fitting"].low is not None and s["fitting"].low > 0.5 and not short:
             lines.append("Most of the gain over chance is reachable by fitting the training "
                          "distribution alone.")  # fmt: skip
     flagged, clean = result.flagged["candidate"], result.clean["candidate"]

@@ -11,6 +11,7 @@ compares one number of the report with its limit:
 | max_fitting_share | upper end of the fitting share's confidence interval |
 | max_clean_gap | candidate accuracy on all items minus on clean items |
 | max_drift_score | the drift test's statistic (`c2st`: 2·AUC − 1) |
+| require_converged_controls | controls that had not converged (`true`: none may be) |
 
 A rule whose value the report cannot give (shares undefined, a test skipped) is a warning, which
 fails the gate only with `fail_on_warnings = true`. A report with no benchmark items never passes.
@@ -38,6 +39,7 @@ class Rules(BaseModel):
     max_fitting_share: float | None = None
     max_clean_gap: float | None = None
     max_drift_score: float | None = None
+    require_converged_controls: bool | None = None
 
 
 class Policy(BaseModel):
@@ -78,13 +80,26 @@ def _values(report: RunReport) -> dict[str, float | None]:
     clean = attribution.clean["candidate"].value
     verbatim = report.overlap.probes.get(report.overlap.provides.get("verbatim", ""))
     drift = report.shift.tests.get(report.shift.provides.get("drift", ""))
+    fitting = shares["fitting"] if shares else None
     return {
         "max_flagged_fraction": report.overlap.summary.fraction,
         "max_exact_duplicates": verbatim.flagged if verbatim else None,
-        "max_fitting_share": shares["fitting"].high if shares else None,
+        # a lower bound says nothing about how high fitting really is: no value to compare
+        "max_fitting_share": fitting.high if fitting and fitting.bound != "lower" else None,
+        "require_converged_controls": (
+            sum(not ok for ok in attribution.converged.values())
+            if attribution.converged else None
+        ),
         "max_clean_gap": None if clean is None else report.candidate.accuracy - clean,
         "max_drift_score": drift.statistic if drift else None,
     }
+
+
+WHY_NO_VALUE = {
+    "max_fitting_share": "no upper bound on the fitting share: the shares are undefined, or a "
+    "control had not converged so fitting is only a lower bound",
+    "require_converged_controls": "the report records no convergence verdicts",
+}
 
 
 def check(report: RunReport, policy: Policy) -> list[Outcome]:
@@ -94,11 +109,14 @@ def check(report: RunReport, policy: Policy) -> list[Outcome]:
         outcomes.append(Outcome("benchmark_items", "fail", 0, 1, empty))
     values = _values(report)
     for rule, limit in policy.rules.model_dump().items():
-        if limit is None:
+        if limit is None or limit is False:
             continue
+        if limit is True:  # a requirement: no control may fall short of it
+            limit = 0
         value = values[rule]
         if value is None:
-            outcomes.append(Outcome(rule, "warn", None, limit, "the report has no value for it"))
+            why = WHY_NO_VALUE.get(rule, "the report has no value for it")
+            outcomes.append(Outcome(rule, "warn", None, limit, why))
         elif value <= limit:
             outcomes.append(Outcome(rule, "pass", value, limit, f"{value:.4g} <= {limit:g}"))
         else:

@@ -158,6 +158,9 @@ class Estimate(BaseModel):
     low: float | None = None
     high: float | None = None
     items: int = 0
+    bound: Literal["lower", "upper", "unknown"] | None = None
+    """Set when a control behind the number had not converged: the true share is at least
+    ("lower") or at most ("upper") the value, or either way ("unknown")."""
 
 
 class Attribution(BaseModel):
@@ -172,6 +175,8 @@ class Attribution(BaseModel):
     clean: dict[str, Estimate]
     flagged: dict[str, Estimate]
     typicality_quintiles: dict[str, list[Estimate]]
+    converged: dict[str, bool] = {}
+    """Each control's convergence verdict (`controls.convergence.RULE`), as the shares read it."""
     verdict: list[str]
 
 
@@ -195,6 +200,8 @@ class ControlSummary(BaseModel):
     train_items: int
     val_items: int
     checkpoint: str
+    convergence: dict[str, Any] = {}
+    """Did the runs at the chosen rate converge: the verdict, the rule, each seed's diagnostics."""
     items: list[dict[str, Any]]
     """Per benchmark item: index, prediction, gold, correct, correct_by_seed."""
 

@@ -120,7 +120,7 @@ def run_audit(
     *,
     base: str | None = None,
     budget: str = "quick",
-    seeds: int = 1,
+    seeds: int | None = None,
     alpha: float = DEFAULT_ALPHA,
     seed: int = 0,
     device: str = "cpu",
@@ -166,8 +166,10 @@ def run_audit(
                                how="evaluated as is")  # fmt: skip
     scores = Scores(
         candidate=np.array([float(i["correct"]) for i in candidate.items]),
-        scratch=np.array([np.mean(i["correct_by_seed"]) for i in controls["scratch"].items]),
-        pretrained=np.array([np.mean(i["correct_by_seed"]) for i in controls["pretrained"].items]),
+        # items x seeds: the attribution's bootstrap draws seeds as well as items
+        scratch=np.array([i["correct_by_seed"] for i in controls["scratch"].items], dtype=float),
+        pretrained=np.array([i["correct_by_seed"] for i in controls["pretrained"].items],
+                            dtype=float),
     )
     measure = shift.provides.get("in_distribution")
     typicality = (
@@ -175,9 +177,10 @@ def run_audit(
     )
     attribution = attribute(scores, spec.chance, seed=seed,
                             flagged=np.array([item.flagged for item in overlap.items]),
-                            typicality=typicality)  # fmt: skip
+                            typicality=typicality,
+                            controls={k: c.convergence for k, c in controls.items()})  # fmt: skip
     config = {"model": model, "base": base, "bench": bench.source, "train": train.source,
-              "budget": budget, "seeds": seeds, "alpha": alpha, "seed": seed,
+              "budget": budget, "seeds": plan.seeds, "alpha": alpha, "seed": seed,
               "device": device, "batch_size": batch_size,
               "probes": [probe.name for probe in probes]}  # fmt: skip
     return RunReport(

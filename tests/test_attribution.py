@@ -72,3 +72,22 @@ def test_interval_coverage_of_the_fitting_share() -> None:
         estimate = attribute(scores, chance=0.25, bootstrap=400, seed=trial).shares["fitting"]
         covered.append(estimate.low <= truth <= estimate.high)
     assert 0.88 <= np.mean(covered) <= 0.99
+
+
+def test_seed_variance_widens_the_intervals() -> None:
+    """Three seeds that disagree (accuracies 0.4, 0.6, 0.8) against three identical seeds of the
+    same mean: same point estimate, and only the disagreeing seeds widen the interval."""
+    n, rng = 2000, np.random.default_rng(1)
+    candidate = (rng.random(n) < 0.9).astype(float)
+    varied = np.stack([(rng.random(n) < p).astype(float) for p in (0.4, 0.6, 0.8)], axis=1)
+    same = np.repeat(varied.mean(axis=1, keepdims=True), 3, axis=1)
+    results = [
+        attribute(Scores(candidate, scratch, candidate), chance=0.25, bootstrap=1000)
+        for scratch in (varied, same)
+    ]
+    widths = [r.accuracy["scratch"].high - r.accuracy["scratch"].low for r in results]
+    points = [r.accuracy["scratch"].value for r in results]
+    assert points[0] == pytest.approx(points[1])
+    assert widths[0] > 4 * widths[1]  # seed spread ~0.16/sqrt(3) dwarfs the item noise
+    fitting = [r.shares["fitting"].high - r.shares["fitting"].low for r in results]
+    assert fitting[0] > 3 * fitting[1]

@@ -38,8 +38,9 @@ def control(
         int | None, typer.Option("--batch-size", min=1, help="Training batch size.")
     ] = None,
     seeds: Annotated[
-        int, typer.Option("--seeds", min=1, help="Seeds at the chosen learning rate.")
-    ] = 1,
+        int | None,
+        typer.Option("--seeds", min=1, help="Seeds at the chosen rate (default: the budget's)."),
+    ] = None,
     resume: Annotated[bool, typer.Option("--resume", help="Continue an interrupted run.")] = False,
     output: opt.JsonOutput = None,
     models: opt.ModelOptions = None,
@@ -82,7 +83,8 @@ def control(
         table.add_row(f"{row['learning_rate']:g}{chosen}", f"{row['best_val']:.3f}",
                       f"{row['best_epoch']:g}", str(row["steps"]))  # fmt: skip
     stdout.print(table)
-    spread = f" ± {result.accuracy_std:.3f} over {seeds} seeds" if seeds > 1 else ""
+    count = len(result.accuracy_by_seed)
+    spread = f" ± {result.accuracy_std:.3f} over {count} seeds" if count > 1 else ""
     chance = f" (chance {spec.chance:.3f})" if spec.chance is not None else ""
     stdout.print(
         f"Benchmark accuracy {result.accuracy:.3f}{spread}{chance}; trained on "

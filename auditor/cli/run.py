@@ -28,7 +28,12 @@ def run(
     budget: Annotated[
         str, typer.Option("--budget", help=f"Control budget: {', '.join(BUDGETS)}.")
     ] = "quick",
-    seeds: Annotated[int, typer.Option("--seeds", min=1, help="Control seeds.")] = 1,
+    seeds: Annotated[
+        int | None,
+        typer.Option(
+            "--seeds", min=1, help="Control seeds (default: the budget's; quick 1, full 3)."
+        ),
+    ] = None,
     alpha: Alpha = DEFAULT_ALPHA,
     probes: ProbeOptions = None,
     models: opt.ModelOptions = None,

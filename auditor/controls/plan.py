@@ -24,17 +24,20 @@ class Budget:
     learning_rates: tuple[float, ...]
     patience: int
     eval_steps: int | None = None
+    seeds: int = 1
 
 
 BUDGETS = {
     "quick": Budget(max_train_items=2000, epochs=3, max_steps=250,
                     learning_rates=(5e-5, 5e-4), patience=3),
     "full": Budget(max_train_items=None, epochs=20, max_steps=None,
-                   learning_rates=(2e-5, 5e-5, 1e-4, 3e-4, 1e-3), patience=3, eval_steps=1000),
+                   learning_rates=(2e-5, 5e-5, 1e-4, 3e-4, 1e-3), patience=3, eval_steps=1000,
+                   seeds=3),
 }  # fmt: skip
-"""quick: a few minutes on 2 CPU cores for TREC-size data (subsample and step cap); full: every
-training item, up to 20 epochs with early stopping, validating at least every 1,000 steps so that a
-large training set (GLUE's 67k SST-2 phrases: 2,100 steps an epoch) stops near its best point."""
+"""quick: a few minutes on 2 CPU cores for TREC-size data (subsample and step cap), one seed;
+full: every training item, up to 20 epochs with early stopping, validating at least every 1,000
+steps so that a large training set (GLUE's 67k SST-2 phrases: 2,100 steps an epoch) stops near
+its best point, and 3 seeds at the chosen rate (the intervals then carry seed variance)."""
 
 
 @dataclass(frozen=True)
@@ -72,7 +75,7 @@ class ControlPlan:
         values = {
             "learning_rates": chosen.learning_rates, "epochs": chosen.epochs,
             "max_steps": chosen.max_steps, "max_train_items": chosen.max_train_items,
-            "patience": chosen.patience, "eval_steps": chosen.eval_steps,
+            "patience": chosen.patience, "eval_steps": chosen.eval_steps, "seeds": chosen.seeds,
         }  # fmt: skip
         values.update({k: v for k, v in overrides.items() if v is not None})
         values["learning_rates"] = tuple(values["learning_rates"])

@@ -21,8 +21,10 @@ from safetensors.torch import load_model as load_weights
 from auditor import __version__
 from auditor.cache import atomic_write_text, default_cache_dir
 from auditor.controls import training
+from auditor.controls.convergence import RULE, diagnose
 from auditor.controls.data import training_data
 from auditor.controls.plan import ControlPlan
+from auditor.controls.search import successive_halving
 from auditor.controls.training import Progress, silent
 from auditor.corpus import Corpus
 from auditor.embeddings import resolve_device
@@ -45,6 +47,8 @@ class ControlResult:
     train_items: int
     val_items: int
     checkpoint: str
+    convergence: dict[str, Any] = field(default_factory=dict)
+    """Whether every seed's run at the chosen rate converged (`controls.convergence`)."""
     provenance: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -91,13 +95,17 @@ class ControlSetup:
             model.config.pad_token_id = self.tokenizer.pad_token_id
         return model.to(self.device)
 
-    def train(self, lr: float, seed: int, progress: Progress | None = None) -> dict[str, Any]:
-        """Train (or reuse) the run at (`lr`, `seed`); its summary: best validation, curve."""
+    def train(
+        self, lr: float, seed: int, progress: Progress | None = None, until: int | None = None
+    ) -> dict[str, Any]:
+        """Train (or reuse) the run at (`lr`, `seed`), to its end or, with `until`, to the first
+        validation at or past that step; its summary: best validation, curve, finished."""
         run_dir = self.folder / f"lr-{lr:g}-seed-{seed}"
         if (run_dir / "summary.json").is_file():
             return json.loads((run_dir / "summary.json").read_text())
         # training.fit, not an imported name: tests replace it to prove a cached run is reused.
-        return training.fit(self.fresh_model(seed), self, lr, seed, run_dir, progress or silent)
+        return training.fit(self.fresh_model(seed), self, lr, seed, run_dir, progress or silent,
+                            until)  # fmt: skip
 
 
 def control_folder(plan: ControlPlan, train: Corpus, bench: Corpus, spec: TaskSpec,
@@ -155,11 +163,12 @@ def run_control(
     setup = prepare_control(plan, train, bench, spec, cache_dir=cache_dir, device=device,
                             resume=resume, allow_pickle=allow_pickle,
                             trust_remote_code=trust_remote_code)  # fmt: skip
-    search = [{"learning_rate": lr, **setup.train(lr, 0, progress)} for lr in plan.learning_rates]
-    rate = choose_rate(search)
-    accuracies, per_seed = [], []
+    rate, search = successive_halving(
+        plan.learning_rates, lambda lr, until=None: setup.train(lr, 0, progress, until)
+    )
+    accuracies, per_seed, runs = [], [], []
     for seed in range(plan.seeds):
-        setup.train(rate, seed, progress)
+        runs.append(diagnose(setup.train(rate, seed, progress), plan.patience))
         model = setup.fresh_model(seed)
         load_weights(model, setup.folder / f"lr-{rate:g}-seed-{seed}" / "best.safetensors")
         progress("scoring control on the benchmark", 0, 1)
@@ -186,8 +195,11 @@ def run_control(
         train_items=len(setup.train_rows),
         val_items=len(setup.val_rows),
         checkpoint=str(setup.folder / "checkpoint"),
+        convergence={"converged": all(run["converged"] for run in runs),
+                     "train_loss_falling": any(run["train_loss_falling"] for run in runs),
+                     "rule": RULE, "runs": runs},
         provenance=_provenance(plan, train, bench),
-    )
+    )  # fmt: skip
     atomic_write_text(done, json.dumps(asdict(outcome), indent=1, default=str))
     return outcome
 
@@ -198,6 +210,7 @@ def _key(plan: ControlPlan, train: Corpus, bench: Corpus, spec: TaskSpec) -> str
     path = Path(resolve_model(plan.base))
     weights = sorted(path.glob("*.safetensors")) if path.is_dir() else []
     identity = {
+        "cache": 2,  # 2: learning rates searched by successive halving, convergence recorded
         "plan": asdict(plan), "train": train.fingerprint, "bench": bench.fingerprint,
         "task": asdict(spec), "base": str(path), "weights": [w.stat().st_size for w in weights],
         "labels": train.column("label"),

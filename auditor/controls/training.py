@@ -32,11 +32,19 @@ def silent(stage: str, done: int, total: int) -> None:
 
 
 def fit(
-    model: Any, setup: "ControlSetup", lr: float, seed: int, run_dir: Path, progress: Progress
+    model: Any,
+    setup: "ControlSetup",
+    lr: float,
+    seed: int,
+    run_dir: Path,
+    progress: Progress,
+    until: int | None = None,
 ) -> dict[str, Any]:
     """Train one (learning rate, seed) run, validating and checkpointing every period (an epoch,
     or every `eval_steps` steps when that is shorter, and at the last step); keep the weights of
-    the best validation (early stopping)."""
+    the best validation (early stopping). With `until`, pause at the first validation at or past
+    that step (successive halving's rungs): the summary then says `finished: False`, and a later
+    call resumes from the checkpoint exactly as if it had never stopped."""
     plan, train_rows = setup.plan, setup.train_rows
     run_dir.mkdir(parents=True, exist_ok=True)
     device = next(model.parameters()).device
@@ -69,6 +77,8 @@ def fit(
         "cuda", dtype=torch.bfloat16, enabled=device.type == "cuda" and native_bf16("cuda")
     )
     while state["step"] < total and state["stale"] < plan.patience:
+        if until is not None and state["step"] >= until:
+            break
         model.train()
         # Data order comes from (seed, epoch) and dropout masks from (seed, period) alone, so a
         # run resumed at a checkpoint repeats exactly what the interrupted one would have done.
@@ -107,9 +117,12 @@ def fit(
             run_dir / "optimizer.pt",
         )
         atomic_write_text(run_dir / "state.json", json.dumps(state))
+    finished = state["step"] >= total or state["stale"] >= plan.patience
     summary = {"best_val": state["best_val"], "best_step": state["best_step"],
                "best_epoch": round(state["best_step"] / steps_per_epoch, 3),
                "steps": state["step"], "curve": state["curve"],
-               "val_metric": task.val_metric}  # fmt: skip
-    atomic_write_text(run_dir / "summary.json", json.dumps(summary))
+               "val_metric": task.val_metric, "finished": finished,
+               "period": period}  # fmt: skip
+    if finished:
+        atomic_write_text(run_dir / "summary.json", json.dumps(summary))
     return summary

@@ -91,12 +91,28 @@ def p_value(value: float | None) -> str:
     return "<1e-300" if value == 0 else number(value)
 
 
+BOUND_SIGNS = {"lower": "≥ ", "upper": "≤ ", "unknown": "~ "}
+
+
 def estimate(value: Estimate, interval: bool = True) -> str:
+    """A percentage with its interval; a bound (a control had not converged) says so: ≥ or ≤."""
     if value.value is None:
         return "—"
+    sign = BOUND_SIGNS.get(value.bound, "")
     if value.low is None or not interval:
-        return f"{value.value:.1%}"
-    return f"{value.value:.1%} [{value.low:.1%}, {value.high:.1%}]"
+        return f"{sign}{value.value:.1%}"
+    return f"{sign}{value.value:.1%} [{value.low:.1%}, {value.high:.1%}]"
+
+
+def converged(convergence: dict) -> str:
+    """A control's convergence in a few words."""
+    if not convergence:
+        return "—"
+    if convergence["converged"]:
+        return "yes"
+    last = convergence["runs"][-1] if convergence.get("runs") else {}
+    where = f": best at step {last['best_step']} of {last['steps']}" if last else ""
+    return f"no{where}, still improving"
 
 
 # -- overlap ---------------------------------------------------------------------------------
@@ -279,7 +295,7 @@ def run_sections(report: RunReport, top: int = TOP) -> list[Section]:
         "Controls",
         [
             Table(
-                ["control", "accuracy", "learning rate", "trained on", "validated on"],
+                ["control", "accuracy", "learning rate", "trained on", "validated on", "converged"],
                 [
                     [
                         init,
@@ -287,9 +303,11 @@ def run_sections(report: RunReport, top: int = TOP) -> list[Section]:
                         f"{c.learning_rate:g}",
                         f"{c.train_items:,}",
                         f"{c.val_items:,}",
+                        converged(c.convergence),
                     ]
                     for init, c in report.controls.items()
                 ],
+                left=frozenset({0, 5}),
             ),
             Paragraph(f"Budget {config['budget']}, {config['seeds']} seed(s)."),
         ],

@@ -1,0 +1,143 @@
+"""Controls the attribution can trust: convergence verdicts, bounds, successive halving, gate."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from auditor.attribution import Scores, attribute
+from auditor.cli import app
+from auditor.controls import ControlPlan, choose_rate, prepare_control, run_control
+from auditor.controls.convergence import diagnose
+from auditor.controls.search import successive_halving
+from auditor.loading import load_corpus
+from auditor.tasks import task_of
+from tests.models import tiny_bert
+
+GOLDEN = Path(__file__).parent / "golden" / "run_report.json"
+
+
+def curve(vals: list[float], losses: list[float]) -> list[dict]:
+    return [{"epoch": i + 1.0, "step": 10 * (i + 1), "train_loss": loss, "val": val}
+            for i, (val, loss) in enumerate(zip(vals, losses, strict=True))]  # fmt: skip
+
+
+def summary(vals: list[float], losses: list[float]) -> dict:
+    points = curve(vals, losses)
+    best = max(points, key=lambda p: (p["val"], -p["step"]))
+    return {"curve": points, "steps": points[-1]["step"], "best_step": best["step"]}
+
+
+@pytest.mark.parametrize(
+    ("vals", "converged", "stopped_by"),
+    [
+        ([0.5, 0.6, 0.7, 0.8], False, "step budget"),  # best at the last validation
+        ([0.5, 0.8, 0.7, 0.7, 0.7], True, "early stopping"),  # 3 validations without gain
+        ([0.5, 0.8, 0.8, 0.79], True, "step budget"),  # best long before the end
+        ([0.5, 0.6, 0.7, 0.75, 0.78, 0.79, 0.8, 0.79], False, "step budget"),  # best 7 of 8
+    ],
+)
+def test_convergence_rule_on_known_curves(vals, converged, stopped_by) -> None:
+    verdict = diagnose(summary(vals, [1.0] * len(vals)), patience=3)
+    assert (verdict["converged"], verdict["stopped_by"]) == (converged, stopped_by)
+
+
+def test_falling_loss_is_read_from_the_last_validations() -> None:
+    assert diagnose(summary([0.5] * 4, [2.0, 1.5, 1.2, 1.0]), 3)["train_loss_falling"]
+    assert not diagnose(summary([0.5] * 4, [1.0, 1.0, 1.0, 0.999]), 3)["train_loss_falling"]
+
+
+def scores(n: int, rates: dict[str, float]) -> Scores:
+    rng = np.random.default_rng(0)
+    return Scores(**{name: rng.permutation(np.r_[np.ones(round(r * n)), np.zeros(n - round(r * n))])
+                     for name, r in rates.items()})  # fmt: skip
+
+
+def test_a_short_scratch_control_turns_shares_into_bounds() -> None:
+    data = scores(1000, {"candidate": 0.9, "scratch": 0.6, "pretrained": 0.9})
+    ok = {"converged": True, "train_loss_falling": False}
+    exact = attribute(data, 0.25, controls={"scratch": ok, "pretrained": ok}, bootstrap=200)
+    assert all(share.bound is None for share in exact.shares.values())
+    short = {"converged": False, "train_loss_falling": True}
+    bounded = attribute(data, 0.25, controls={"scratch": short, "pretrained": ok}, bootstrap=200)
+    assert bounded.shares["fitting"].bound == "lower"
+    assert bounded.shares["transfer"].bound == "upper"
+    assert bounded.shares["residual"].bound is None
+    assert "at least 54%" in bounded.verdict[0] and "at most 46%" in bounded.verdict[0]
+    assert "had not converged" in bounded.verdict[1] and "--budget full" in bounded.verdict[1]
+    both = attribute(data, 0.25, controls={"scratch": short, "pretrained": short}, bootstrap=200)
+    assert both.shares["transfer"].bound == "unknown" and both.shares["residual"].bound == "upper"
+
+
+def test_a_scratch_control_at_chance_with_falling_loss_is_not_trusted() -> None:
+    """SST-2 at the quick budget: validation flat at chance (so the curve rule passes) while the
+    training loss still falls. Its fitting share must not be read as an estimate."""
+    data = scores(400, {"candidate": 0.9, "scratch": 0.5, "pretrained": 0.88})
+    at_chance = {"converged": True, "train_loss_falling": True}
+    ok = {"converged": True, "train_loss_falling": False}
+    result = attribute(data, 0.5, controls={"scratch": at_chance, "pretrained": ok},
+                       bootstrap=200)  # fmt: skip
+    assert result.converged == {"scratch": False, "pretrained": True}
+    assert result.shares["fitting"].bound == "lower"
+    settled = attribute(data, 0.5, controls={"scratch": ok, "pretrained": ok}, bootstrap=200)
+    assert settled.shares["fitting"].bound is None  # at chance with a flat loss: a real zero
+
+
+@pytest.fixture(scope="module")
+def trec(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("trec")
+    train, test = load_corpus("trec:train"), load_corpus("trec:test")
+
+    def write(name: str, corpus, n: int) -> Path:
+        rows = zip(corpus.texts[:n], corpus.column("label")[:n], strict=True)
+        path = folder / name
+        path.write_text("".join(json.dumps({"text": t, "label": y}) + "\n" for t, y in rows))
+        return path
+
+    train_path, bench_path = write("train.jsonl", train, 400), write("bench.jsonl", test, 60)
+    return load_corpus(str(train_path)), load_corpus(str(bench_path)), tiny_bert(folder / "bert")
+
+
+def test_a_control_stopped_early_is_marked_not_converged(trec, tmp_path) -> None:
+    train, bench, bert = trec
+    plan = ControlPlan.from_budget(str(bert), "scratch", "quick", learning_rates=(3e-3,),
+                                   max_steps=4, epochs=1)  # fmt: skip
+    result = run_control(plan, train, bench, task_of(bench, train), cache_dir=tmp_path)
+    assert result.convergence["converged"] is False
+    assert result.convergence["runs"][0]["best_in_last_quarter"]
+    assert "early stopping" in result.convergence["rule"]
+
+
+def test_successive_halving_trains_less_and_picks_the_clearly_best_rate(trec, tmp_path) -> None:
+    train, bench, bert = trec
+    rates = (1e-7, 3e-5, 3e-3)  # 1e-7 and 3e-5 barely move a randomly initialised model
+    plan = ControlPlan.from_budget(str(bert), "scratch", "quick", learning_rates=rates,
+                                   epochs=3, max_steps=None, patience=10)  # fmt: skip
+    spec = task_of(bench, train)
+    halving = prepare_control(plan, train, bench, spec, cache_dir=tmp_path / "sh")
+    chosen, search = successive_halving(rates, lambda lr, until=None: halving.train(lr, 0,
+                                                                                   until=until))
+    grid = prepare_control(plan, train, bench, spec, cache_dir=tmp_path / "grid")
+    full = [{"learning_rate": lr, **grid.train(lr, 0)} for lr in rates]
+    assert chosen == choose_rate(full) == 3e-3
+    assert sum(row["steps"] for row in search) < sum(row["steps"] for row in full)
+    rungs = {row["learning_rate"]: row["rung"] for row in search}
+    assert rungs[3e-3] == 2 and sorted(rungs.values()) == [0, 1, 2]  # one dropped per rung
+    assert next(row for row in search if row["chosen"])["learning_rate"] == 3e-3
+
+
+def test_the_gate_fails_a_report_with_an_unconverged_control(tmp_path) -> None:
+    report = json.loads(GOLDEN.read_text())
+    report["attribution"]["converged"] = {"scratch": False, "pretrained": True}
+    path = tmp_path / "report.json"
+    path.write_text(json.dumps(report))
+    policy = tmp_path / "policy.toml"
+    policy.write_text("[rules]\nrequire_converged_controls = true\n")
+    result = CliRunner().invoke(app, ["gate", str(path), "--policy", str(policy)])
+    assert result.exit_code == 1 and "FAIL require_converged_controls" in result.stdout
+    report["attribution"]["converged"] = {"scratch": True, "pretrained": True}
+    path.write_text(json.dumps(report))
+    result = CliRunner().invoke(app, ["gate", str(path), "--policy", str(policy)])
+    assert result.exit_code == 0, result.stdout
