@@ -37,6 +37,9 @@ class Corpus:
     label_names: list[str] | None = None
     notes: list[str] = field(default_factory=list)
     """What loading decided on the user's behalf (detected encoding, skipped lines, fields)."""
+    skipped_lines: int = 0
+    """Malformed lines `--skip-bad-lines` left out: reported, so a result from part of a file
+    never reads as one from the whole file."""
 
     def __post_init__(self) -> None:
         missing = {"id", "text"} - set(self.dataset.column_names)
@@ -88,4 +91,5 @@ class Corpus:
 
     def describe(self) -> dict[str, object]:
         """The `train` / `bench` block of a report."""
-        return {"source": self.source, "items": len(self), "fingerprint": self.fingerprint}
+        return {"source": self.source, "items": len(self), "fingerprint": self.fingerprint,
+                "skipped_lines": self.skipped_lines}  # fmt: skip

@@ -17,36 +17,63 @@ A rule whose value the report cannot give (shares undefined, a test skipped) is 
 fails the gate only with `fail_on_warnings = true`. A report with no benchmark items never passes.
 """
 
+import difflib
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from auditor.errors import InputError
-from auditor.report import RunReport, read_report
+from auditor.report import RunReport, read_report, validation_message
 
 Status = Literal["pass", "fail", "warn"]
 DEFAULT_POLICY = Path(__file__).resolve().parent / "policies" / "default.toml"
 
 
-class Rules(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+Limit = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]
+"""A share or accuracy difference in [0, 1]. Strict (see `Rules`): `true` is no limit."""
+CountLimit = Annotated[int, Field(ge=0)]
 
-    max_flagged_fraction: float | None = None
-    max_exact_duplicates: int | None = None
-    max_fitting_share: float | None = None
-    max_clean_gap: float | None = None
-    max_drift_score: float | None = None
+
+class Rules(BaseModel):
+    """Typed limits. Strict: TOML `true` would be read as 1 (a rule that always passes), `"0.1"`
+    or `5.0` would be coerced; each is refused with the field named instead."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    max_flagged_fraction: Limit | None = None
+    max_exact_duplicates: CountLimit | None = None
+    max_fitting_share: Limit | None = None
+    max_clean_gap: Limit | None = None
+    max_drift_score: Limit | None = None
     require_converged_controls: bool | None = None
 
 
 class Policy(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     fail_on_warnings: bool = False
     rules: Rules = Rules()
+
+
+def _policy_message(path: Path, error: ValidationError) -> str:
+    """Each problem with its field, and a did-you-mean for a misspelled rule or key."""
+    for problem in error.errors():
+        if problem["type"] == "extra_forbidden":
+            loc = [str(part) for part in problem["loc"]]
+            model = Rules if loc[0] == "rules" and len(loc) > 1 else Policy
+            close = difflib.get_close_matches(loc[-1], list(model.model_fields), n=1, cutoff=0.6)
+            hint = f" Did you mean {close[0]!r}?" if close else ""
+            known = ", ".join(model.model_fields)
+            return (f"{path}: unknown policy key {'.'.join(loc)!r}.{hint} Known keys here: "
+                    f"{known}.")  # fmt: skip
+    return (
+        f"{path}: invalid policy: {validation_message(error)}. Limits are numbers: shares in "
+        "[0, 1] (0.05 for 5%), counts whole numbers >= 0; fail_on_warnings and "
+        "require_converged_controls are true or false."
+    )
 
 
 @dataclass(frozen=True)
@@ -65,8 +92,10 @@ def load_policy(path: Path) -> Policy:
         raise InputError(f"{path}: cannot read the policy ({error.strerror}).") from error
     except tomllib.TOMLDecodeError as error:
         raise InputError(f"{path}: not valid TOML ({error}).") from error
+    except UnicodeDecodeError as error:
+        raise InputError(f"{path}: the policy is not UTF-8 text ({error.reason}).") from error
     except ValidationError as error:
-        raise InputError(f"{path}: invalid policy.\n{error}") from error
+        raise InputError(_policy_message(path, error)) from error
 
 
 def load_report(path: Path) -> RunReport:

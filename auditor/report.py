@@ -19,10 +19,11 @@ Shapes (DESIGN.md's overlap contract, extended by keys, never changed):
 """
 
 import json
+import math
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal, Self
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, Field, ValidationError, model_validator
 
 from auditor import __version__
 from auditor.errors import InputError
@@ -34,11 +35,18 @@ EXCERPT_CHARS = 400
 """Longest dataset text a report carries per item (trimmed around the matched span)."""
 TOOL = {"name": "audit", "version": __version__}
 
+Count = Annotated[int, Field(ge=0)]
+Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
+"""Counts and shares a report states: a negative count or a share outside [0, 1] is a damaged
+or hand-edited report, refused on reading rather than gated or rendered as if measured."""
+
 
 class CorpusInfo(BaseModel):
     source: str
-    items: int
+    items: Count
     fingerprint: str
+    skipped_lines: Count = 0
+    """Malformed lines left out under `--skip-bad-lines` (0 when none were)."""
 
 
 # -- overlap ---------------------------------------------------------------------------------
@@ -51,8 +59,8 @@ class ProbeSummary(BaseModel):
     """The probe's own one-line summary of its parameters (what the tables show)."""
     threshold: float | None = None
     """The score at which an item is flagged, where one number decides it."""
-    flagged: int
-    fraction: float
+    flagged: Count
+    fraction: Fraction
     info: dict[str, Any] = {}
 
 
@@ -80,8 +88,8 @@ class OverlapItem(BaseModel):
 
 
 class Summary(BaseModel):
-    flagged: int
-    fraction: float
+    flagged: Count
+    fraction: Fraction
 
 
 class PassReport(BaseModel):
@@ -103,6 +111,25 @@ class OverlapReport(PassReport):
     summary: Summary
     items: list[OverlapItem]
 
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        """The summary and each probe's count must be what the items say: the gate reads the
+        summaries, the renderers the items, and a report where they disagree passes one and
+        shows the other."""
+        flagged = sum(item.flagged for item in self.items)
+        if self.summary.flagged != flagged:
+            raise ValueError(f"summary.flagged is {self.summary.flagged} but {flagged} items "
+                             "are flagged")  # fmt: skip
+        if self.items and not math.isclose(self.summary.fraction, flagged / len(self.items)):
+            raise ValueError(f"summary.fraction is {self.summary.fraction:g} but {flagged} of "
+                             f"{len(self.items)} items are flagged")  # fmt: skip
+        for name, probe in self.probes.items():
+            count = sum(bool(i.probes.get(name) and i.probes[name].flagged) for i in self.items)
+            if self.items and probe.flagged != count:
+                raise ValueError(f"probes.{name}.flagged is {probe.flagged} but {count} items "
+                                 f"carry a {name} flag")  # fmt: skip
+        return self
+
 
 # -- shift -----------------------------------------------------------------------------------
 
@@ -117,6 +144,10 @@ class TestSummary(BaseModel):
     statistic: float | None
     statistic_label: str
     p_value: float | None = None
+    p_value_floor: float | None = None
+    """The smallest p-value the test can give (1/(permutations + 1) for a permutation test)."""
+    at_floor: bool = False
+    """`p_value` is the floor: a bound (p <= floor), shown as "≤ 0.005 (200 permutations)"."""
     skipped: str | None = None
     """Why the test has no result (too few items, no labels), when it has none."""
     why_no_p_value: str | None = None
@@ -231,15 +262,35 @@ REPORTS: dict[str, type[BaseModel]] = {
 Report = OverlapReport | ShiftReport | RunReport
 
 
+def validation_message(error: ValidationError, limit: int = 3) -> str:
+    """A pydantic error as one line per problem, `field.path: what is wrong (got VALUE)`,
+    without pydantic's URLs and type names: the user reads which field to fix."""
+    lines = []
+    for problem in error.errors()[:limit]:
+        where = ".".join(str(part) for part in problem["loc"]) or "(top level)"
+        got = "" if problem["type"] == "missing" else f" (got {problem.get('input')!r:.60})"
+        lines.append(f"{where}: {problem['msg']}{got}")
+    more = error.error_count() - limit
+    return "; ".join(lines) + (f"; and {more} more" if more > 0 else "")
+
+
+def _reject_constant(name: str) -> float:
+    raise ValueError(f"{name} is no number an audit writes")
+
+
 def read_report(path: Path, kinds: tuple[str, ...] = tuple(REPORTS)) -> Report:
     """A saved report of one of `kinds`, validated; any problem is an input error naming the
-    file and the fix (never a traceback)."""
+    file and the fix (never a traceback). NaN and Infinity are refused: an audit writes
+    undefined values as null, so a NaN comes from an edit, and every comparison with it is
+    false (a NaN drift score would pass any limit)."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(path.read_text(encoding="utf-8"), parse_constant=_reject_constant)
     except OSError as error:
         raise InputError(f"{path}: cannot read the report ({error.strerror}).") from error
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
         raise InputError(f"{path}: not a JSON report ({error}).") from error
+    except (ValueError, RecursionError) as error:
+        raise InputError(f"{path}: not a valid report ({error}).") from error
     if not isinstance(data, dict):
         raise InputError(f"{path}: not an audit report (a JSON {type(data).__name__}).")
     version = data.get("schema_version")
@@ -255,4 +306,7 @@ def read_report(path: Path, kinds: tuple[str, ...] = tuple(REPORTS)) -> Report:
     try:
         return REPORTS[kind].model_validate(data)
     except ValidationError as error:
-        raise InputError(f"{path}: not a valid {kind} report.\n{error}") from error
+        raise InputError(
+            f"{path}: not a valid {kind} report: {validation_message(error)}. Regenerate it "
+            f"with `audit {kind} ... --out FILE`; a report is not meant to be edited."
+        ) from error

@@ -70,6 +70,8 @@ def assemble(
             statistic=test.statistic,
             statistic_label=by_name[result.probe].statistic_label,
             p_value=test.p_value,
+            p_value_floor=test.p_value_floor,
+            at_floor=test.at_floor,
             skipped=test.skipped,
             verdict=by_name[result.probe].explain(test, rejected),
             details=test.details,

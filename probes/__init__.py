@@ -54,6 +54,7 @@ def build_probes(
     import inspect
 
     from auditor.errors import InputError
+    from probes.base import ParamError
 
     built = []
     for name in names:
@@ -65,5 +66,13 @@ def build_probes(
             known = ", ".join(key for key in accepted) or "none"
             raise InputError(f"probe {name!r} has no parameter {unknown[0]!r} (it takes: {known}).")
         common = {key: value for key, value in (shared or {}).items() if key in accepted}
-        built.append(cls(**{**common, **own}))
+        probe = cls(**{**common, **own})
+        try:
+            probe.check_params()
+        except ParamError as error:
+            raise InputError(
+                f"--param {name}.{error.key}: {error}. Set it with --param "
+                f"{name}.{error.key}=VALUE (or the command's own option for it)."
+            ) from None
+        built.append(probe)
     return built

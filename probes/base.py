@@ -44,6 +44,14 @@ class NotFittedError(RuntimeError):
     """A probe was asked to scan before `fit`."""
 
 
+class ParamError(ValueError):
+    """A probe parameter out of its range; `key` names it, the message says why."""
+
+    def __init__(self, key: str, message: str) -> None:
+        super().__init__(message)
+        self.key = key
+
+
 class ProbeContractError(RuntimeError):
     """A probe read a feature it did not declare in `requires` (a bug in the probe)."""
 
@@ -102,6 +110,11 @@ class SetTest:
     why_no_p_value: str | None = None
     """Why a test that ran has no p-value (a descriptive statistic, not a hypothesis test)."""
     details: dict[str, Any] = field(default_factory=dict)
+    p_value_floor: float | None = None
+    """The smallest p-value the test can return (a permutation test's 1/(permutations + 1))."""
+    at_floor: bool = False
+    """The p-value is the floor: the data are at least that significant, so it is a bound
+    (p <= floor), not a measurement; more permutations would give a smaller one."""
 
 
 @dataclass(frozen=True)
@@ -234,6 +247,22 @@ class Probe(ABC):
     """Set-level tests: how tables label that statistic ("drift", "coverage"; "" for none)."""
     no_p_value: ClassVar[str | None] = None
     """Set-level results that are descriptive, not tests: why they carry no p-value."""
+    bounds: ClassVar[dict[str, tuple[float | None, float | None]]] = {}
+    """Allowed closed range of each numeric parameter ((low, high), None for open), checked by
+    `check_params` before any data is read: a threshold of 5 or NaN would run and flag nothing."""
+
+    def check_params(self) -> None:
+        """Raise `ParamError` naming the parameter when one is out of range or not a number.
+        Subclasses add rules between parameters (and call this). `__init__` stays store-only
+        (scikit-learn's rule); the commands call this once, in `probes.build_probes`."""
+        for key, (low, high) in self.bounds.items():
+            value = getattr(self, key)
+            if isinstance(value, bool) or not isinstance(value, int | float) or value != value:
+                raise ParamError(key, f"must be a number, not {value!r}")
+            if (low is not None and value < low) or (high is not None and value > high):
+                lo = "-inf" if low is None else f"{low:g}"
+                hi = "inf" if high is None else f"{high:g}"
+                raise ParamError(key, f"{value:g} is outside [{lo}, {hi}]")
 
     def get_params(self) -> dict[str, Any]:
         """The constructor's keyword parameters and their current values."""
@@ -291,12 +320,15 @@ class Probe(ABC):
         if test is not None:
             rest = dict(test)
             p_value, skipped = rest.pop("p_value", None), rest.pop("skipped", None)
+            floor = rest.pop("p_value_floor", None)
             set_test = SetTest(
                 statistic=rest.pop(self.statistic_key, None),
                 p_value=p_value,
                 skipped=skipped,
                 why_no_p_value=self.no_p_value if p_value is None and not skipped else None,
                 details=rest,
+                p_value_floor=floor if p_value is not None else None,
+                at_floor=p_value is not None and floor is not None and p_value <= floor * 1.0001,
             )
         return ProbeResult(
             probe=self.name, kind=self.kind, params=self.get_params(), items=items,

@@ -21,7 +21,7 @@ from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import StratifiedKFold
 
 from probes.base import ItemScore, ProbeResult, SetTest
-from probes.twosample import TwoSampleProbe, permutation_p_value
+from probes.twosample import TwoSampleProbe, p_value_floor, permutation_p_value
 
 
 def out_of_fold(
@@ -72,6 +72,7 @@ def c2st_test(
         "auc": auc,
         "drift_score": 2.0 * auc - 1.0,
         "p_value": permutation_p_value(auc, null),
+        "p_value_floor": p_value_floor(n_permutations),
         "per_side": n,
     }
     return test, per_item
@@ -83,6 +84,10 @@ class C2stProbe(TwoSampleProbe):
     provides: ClassVar[frozenset[str]] = frozenset({"drift"})
     statistic_key: ClassVar[str] = "drift_score"
     statistic_label: ClassVar[str] = "drift"
+    bounds: ClassVar[dict[str, tuple[float | None, float | None]]] = {
+        "n_permutations": (1, None), "folds": (2, None), "max_per_side": (2, None),
+        "regularization": (1e-12, None), "max_train": (2, None),
+    }  # fmt: skip
 
     def __init__(
         self,

@@ -35,6 +35,9 @@ class EmbeddingProbe(Probe):
     requires: ClassVar[frozenset[str]] = frozenset({"embeddings"})
     provides: ClassVar[frozenset[str]] = frozenset({"similarity"})
     shown_params: ClassVar[tuple[str, ...]] = ("threshold", "model", "k")
+    bounds: ClassVar[dict[str, tuple[float | None, float | None]]] = {
+        "threshold": (-1, 1), "k": (1, None),
+    }  # fmt: skip
 
     def __init__(
         self,

@@ -36,6 +36,9 @@ class ExactProbe(Probe):
     requires: ClassVar[frozenset[str]] = frozenset({"tokens"})
     provides: ClassVar[frozenset[str]] = frozenset({"verbatim"})
     shown_params: ClassVar[tuple[str, ...]] = ("min_words",)
+    bounds: ClassVar[dict[str, tuple[float | None, float | None]]] = {
+        "min_words": (1, None), "reverse_min_words": (1, None), "reverse_min_fraction": (0, 1),
+    }  # fmt: skip
 
     def __init__(
         self, *, min_words: int = 4, reverse_min_words: int = 8, reverse_min_fraction: float = 0.5

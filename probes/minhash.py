@@ -73,6 +73,9 @@ class MinHashProbe(Probe):
     name: ClassVar[str] = "minhash"
     kind: ClassVar[str] = "overlap"
     requires: ClassVar[frozenset[str]] = frozenset({"tokens"})
+    bounds: ClassVar[dict[str, tuple[float | None, float | None]]] = {
+        "threshold": (0.01, 1), "num_perm": (1, None), "shingle": (1, None),
+    }  # fmt: skip
 
     def __init__(
         self, *, threshold: float = 0.5, num_perm: int = 128, shingle: int = 5, seed: int = 0

@@ -18,6 +18,7 @@ import torch
 from probes.base import ProbeResult, SetTest
 from probes.twosample import (
     TwoSampleProbe,
+    p_value_floor,
     permutation_p_value,
     permuted_assignments,
 )
@@ -67,6 +68,7 @@ def mmd_test(x: np.ndarray, y: np.ndarray, n_permutations: int, seed: int) -> di
     return {
         "statistic": observed,
         "p_value": permutation_p_value(observed, null),
+        "p_value_floor": p_value_floor(n_permutations),
         "sigma2": sigma2,
         "null_mean": float(null.mean()) if len(null) else None,
     }
@@ -76,6 +78,9 @@ class MmdProbe(TwoSampleProbe):
     name: ClassVar[str] = "mmd"
     requires: ClassVar[frozenset[str]] = frozenset({"embeddings"})
     statistic_label: ClassVar[str] = "MMD²"
+    bounds: ClassVar[dict[str, tuple[float | None, float | None]]] = {
+        "n_permutations": (1, None), "max_train": (2, None),
+    }  # fmt: skip
 
     def __init__(
         self,

@@ -28,6 +28,7 @@ from probes.base import (
     FitContext,
     ItemScore,
     Match,
+    ParamError,
     Probe,
     ProbeResult,
     Scan,
@@ -49,6 +50,19 @@ class NgramProbe(Probe):
     name: ClassVar[str] = "ngram"
     kind: ClassVar[str] = "overlap"
     requires: ClassVar[frozenset[str]] = frozenset({"tokens"})
+    bounds: ClassVar[dict[str, tuple[float | None, float | None]]] = {
+        "n": (1, None), "min_n": (1, None), "min_words": (1, None),
+        "dirty": (0, 1), "clean": (0, 1),
+    }  # fmt: skip
+
+    def check_params(self) -> None:
+        """n below min_n would silently clamp n's range to [min_n, n] ("clamped to [8, 2]")."""
+        super().check_params()
+        if self.n < self.min_n:
+            raise ParamError("n", f"{self.n} is below min_n = {self.min_n}; lower min_n too "
+                             f"(--param ngram.min_n={self.n})")  # fmt: skip
+        if self.clean > self.dirty:
+            raise ParamError("clean", f"{self.clean:g} is above dirty = {self.dirty:g}")
 
     def __init__(
         self,

@@ -36,6 +36,12 @@ def permutation_p_value(observed: float, null: np.ndarray) -> float:
     return float((1 + np.count_nonzero(null >= observed)) / (1 + len(null)))
 
 
+def p_value_floor(n_permutations: int) -> float:
+    """The smallest p-value `n_permutations` permutations can give: a p-value there is a bound
+    (reported as `at_floor`), never a measured value."""
+    return 1.0 / (1 + n_permutations)
+
+
 def permuted_assignments(n_total: int, n_first: int, count: int, rng) -> np.ndarray:
     """`count` random splits of `n_total` pooled items: True marks the first group's members."""
     ranks = np.argsort(rng.random((count, n_total)), axis=1)

@@ -47,6 +47,9 @@ class TypicalityProbe(TwoSampleProbe):
     statistic_key: ClassVar[str] = "coverage"
     statistic_label: ClassVar[str] = "coverage"
     no_p_value: ClassVar[str] = "coverage describes the benchmark; it is not a test"
+    bounds: ClassVar[dict[str, tuple[float | None, float | None]]] = {
+        "k": (1, None), "coverage": (0, 1), "max_train": (2, None),
+    }  # fmt: skip
 
     def __init__(
         self,

@@ -88,7 +88,7 @@ def test_malformed_json_line_is_named(tmp_path: Path) -> None:
         load_corpus(str(path))
     corpus = load_corpus(str(path), LoadOptions(read=ReadOptions(skip_bad_lines=True)))
     assert len(corpus) == 2
-    assert "skipped 1 bad lines" in corpus.notes[0]
+    assert "skipped 1 bad line " in corpus.notes[0] and corpus.skipped_lines == 1
 
 
 def test_json_array_where_object_expected(tmp_path: Path) -> None:

@@ -139,6 +139,7 @@ def test_gate_rejects_bad_policies_and_reports(base_run, tmp_path) -> None:
     assert mismatch.exit_code == 2 and "schema_version 99" in mismatch.output
     empty = tmp_path / "empty.json"
     data["overlap"]["items"] = []
+    data["overlap"]["summary"] = {"flagged": 0, "fraction": 0.0}  # consistent with no items
     empty.write_text(json.dumps(data))
     lenient = write_policy(tmp_path / "lenient.toml", "[rules]\n")
     never = runner.invoke(app, ["gate", str(empty), "--policy", str(lenient)])

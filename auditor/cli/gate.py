@@ -9,6 +9,7 @@ from rich.text import Text
 
 from auditor.cache import atomic_write_bytes
 from auditor.cli.console import stdout
+from auditor.cli.options import check_file
 from auditor.errors import ExitCode
 from auditor.gate import (
     DEFAULT_POLICY,
@@ -38,6 +39,10 @@ def gate(
     Prints one line per rule; in GitHub Actions also writes a Markdown summary to
     $GITHUB_STEP_SUMMARY and an ::error annotation per failed rule.
     """
+    junit_file = check_file(junit_file, "--junit")
+    summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    if summary:
+        check_file(Path(summary), "$GITHUB_STEP_SUMMARY")
     rules = load_policy(policy)
     outcomes = check(load_report(report), rules)
     ok = passed(outcomes, rules)
@@ -52,7 +57,6 @@ def gate(
         for o in outcomes:
             if o.status != "pass":
                 print(annotation(o))
-    summary = os.environ.get("GITHUB_STEP_SUMMARY")
     if summary:
         with open(summary, "a", encoding="utf-8") as handle:
             handle.write(markdown(outcomes, ok))

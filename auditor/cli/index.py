@@ -53,6 +53,7 @@ def build(
     from auditor.index import build_index
 
     device = opt.check_device(device)
+    out = opt.check_folder(out, "--out")
     (corpus,) = reading.load([data], quiet)
     with progress_bar(quiet) as on_progress:
         report = build_index(

@@ -74,6 +74,40 @@ def check_device(device: str) -> str:
     return str(device)
 
 
+def check_folder(path: Path | None, option: str) -> Path | None:
+    """A folder the command will create files under: it is a folder, or can be made one (its
+    nearest existing ancestor is a folder), else an input error now rather than a traceback
+    after the work (a cache under a regular file)."""
+    if path is None:
+        return None
+    path = path.expanduser()
+    if path.exists() and not path.is_dir():
+        raise InputError(f"{option} {path}: a file, not a folder. Name a folder (it is created).")
+    for parent in path.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise InputError(
+                    f"{option} {path}: {parent} is a file, so no folder can be made under it. "
+                    "Name a folder elsewhere."
+                )
+            break
+    return path
+
+
+def check_file(path: Path | None, option: str) -> Path | None:
+    """A file the command will write: not a folder, in a folder that exists."""
+    if path is None:
+        return None
+    path = path.expanduser()
+    if path.is_dir():
+        raise InputError(f"{option} {path}: a folder; name a file inside it.")
+    if not path.parent.is_dir():
+        what = "is a file" if path.parent.exists() else "does not exist"
+        raise InputError(f"{option} {path}: folder {path.parent} {what}. Name a file in an "
+                         "existing folder.")  # fmt: skip
+    return path
+
+
 @dataclass
 class DataOptions:
     """How DATA arguments are read."""
@@ -150,6 +184,7 @@ class Runtime:
 
     def __post_init__(self) -> None:
         self.device = check_device(self.device)
+        self.cache_dir = check_folder(self.cache_dir, "--cache-dir")
 
 
 @dataclass
@@ -162,6 +197,9 @@ class JsonOutput:
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Also write the JSON here.")] = (
         None
     )
+
+    def __post_init__(self) -> None:
+        self.out = check_file(self.out, "--out")
 
     def emit(self, payload: str, quiet: bool) -> bool:
         """Write the JSON to `--out`; print it when asked (True: the caller prints a table)."""
@@ -199,11 +237,8 @@ class Output:
         self.format = str(self.format)
         self.paths = list(self.out or [])
         for path in self.paths:
-            if path.is_dir():
-                raise InputError(f"--out {path}: a folder; name a file inside it.")
+            check_file(path, "--out")
             format_of(path)  # an unknown suffix fails now, not after the audit
-            if not path.parent.is_dir():
-                raise InputError(f"--out {path}: folder {path.parent} does not exist.")
 
     def only(self, *formats: str, command: str) -> None:
         """Refuse formats a command's output has no layout for (its result is no report)."""

@@ -40,14 +40,21 @@ class ProbeOptions:
     def names(self, kinds: tuple[str, ...], command: str) -> list[str]:
         return select_probes(self.probe, kinds, command)
 
-    def params(self, extra: dict[str, dict[str, Any]] | None = None) -> dict[str, dict]:
-        """Per-probe parameters from `--param` (and a command's own shortcut flags)."""
+    def params(
+        self, extra: dict[str, dict[str, Any]] | None = None, selected: list[str] | None = None
+    ) -> dict[str, dict]:
+        """Per-probe parameters from `--param` (and a command's own shortcut flags). A `--param`
+        of a probe that is not among `selected` is an error: it would be silently ignored."""
         params: dict[str, dict[str, Any]] = {k: dict(v) for k, v in (extra or {}).items()}
         for setting in self.param or []:
             target, equals, raw = setting.partition("=")
             name, dot, key = target.partition(".")
             if not (equals and dot and name and key):
                 raise InputError(f"--param {setting}: write it as NAME.KEY=VALUE (ngram.n=10).")
+            if selected is not None and name in PROBES.names() and name not in selected:
+                raise InputError(f"--param {setting}: probe {name!r} is not run by this command "
+                                 f"(it runs {', '.join(selected)}); add --probe {name}, or drop "
+                                 "the setting.")  # fmt: skip
             default = _defaults(name).get(key, inspect.Parameter.empty)
             if default is inspect.Parameter.empty:
                 known = ", ".join(_defaults(name)) or "none"
@@ -57,7 +64,7 @@ class ProbeOptions:
         return params
 
     def build(self, names: list[str], shared: dict[str, Any], extra=None) -> list:
-        return build_probes(names, self.params(extra), shared=shared)
+        return build_probes(names, self.params(extra, names), shared=shared)
 
 
 def _defaults(name: str) -> dict[str, Any]:

@@ -53,7 +53,7 @@ def run(
     if budget not in BUDGETS:
         raise InputError(f"--budget must be one of {', '.join(BUDGETS)}, not {budget!r}.")
     names = probes.names(KINDS, "audit run")
-    probe_params = probes.params()
+    probe_params = probes.params(selected=names)
     (bench_corpus,) = data.load([bench], runtime.quiet)
     (train_corpus,) = data.load([default_train(bench_corpus, train)], runtime.quiet)
     with progress_bar(runtime.quiet) as on_progress:

@@ -79,4 +79,8 @@ class ControlPlan:
         }  # fmt: skip
         values.update({k: v for k, v in overrides.items() if v is not None})
         values["learning_rates"] = tuple(values["learning_rates"])
+        bad = [rate for rate in values["learning_rates"] if not 0 < rate < 1]  # NaN too
+        if bad:
+            raise InputError(f"--lr {bad[0]:g}: a learning rate must be above 0 and below 1 "
+                             "(1e-5 to 1e-3 are usual).")  # fmt: skip
         return cls(base=base, init=init, budget=budget, **values)

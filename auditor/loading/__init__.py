@@ -105,7 +105,7 @@ def _load_card(card: cards.Card, split: str | None, spec: str, options: LoadOpti
         return _build(rows, mapping, spec, split, [])
     path = cards.cards_dir() / source.path
     result, notes = _read_file(path, source.format, options.encoding or source.encoding, options)
-    return _build(result.rows, mapping, spec, split, notes)
+    return _build(result.rows, mapping, spec, split, notes, skipped=len(result.skipped))
 
 
 # -- local files and folders -----------------------------------------------------------------
@@ -115,10 +115,16 @@ def _load_path(path: Path, split: str | None, spec: str, options: LoadOptions) -
     if path.is_dir():
         return _load_saved(path, split, spec, options)
     result, notes = _read_file(path, None, options.encoding, options)
+    if not result.rows and result.skipped:
+        raise InputError(
+            f"{path}: --skip-bad-lines skipped {plural(len(result.skipped), 'bad line')}, every "
+            f"line that holds an item, so nothing is left to audit (first: "
+            f"{result.skipped[0].rstrip('.')})."
+        )
     if not result.rows:
         raise InputError(f"{path}: the file holds no items (it is empty or all lines are blank).")
     mapping = _detect_fields([record for _, record in result.rows[:100]], options, str(path))
-    return _build(result.rows, mapping, spec, split, notes)
+    return _build(result.rows, mapping, spec, split, notes, skipped=len(result.skipped))
 
 
 def _read_file(
@@ -150,7 +156,8 @@ def _read_file(
     notes = [f"{path.name}: decoded as {used} (detected)"] if encoding == "auto" else []
     result = READERS[file_format](text, path, options.read)
     if result.skipped:
-        notes.append(f"{path.name}: skipped {len(result.skipped)} bad lines ({result.skipped[0]})")
+        count = plural(len(result.skipped), "bad line")
+        notes.append(f"{path.name}: skipped {count} (first: {result.skipped[0].rstrip('.')})")
     return result, notes
 
 
@@ -260,8 +267,18 @@ def _detect_fields(sample: list[dict], options: LoadOptions, where: str) -> Fiel
     )  # fmt: skip
 
 
+def plural(count: int, noun: str) -> str:
+    """`1 bad line`, `2 bad lines`: counts in messages read as English."""
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
+
+
 def _build(
-    rows: Iterable[tuple[str, dict]], mapping: FieldMap, spec: str, split: str | None, notes: list
+    rows: Iterable[tuple[str, dict]],
+    mapping: FieldMap,
+    spec: str,
+    split: str | None,
+    notes: list,
+    skipped: int = 0,
 ) -> Corpus:
     columns: dict[str, list[Any]] = {"id": [], "text": [], "label": [], "answer": [], "choices": []}
     id_prefix = Path(spec).name if Path(spec).exists() else spec
@@ -293,6 +310,7 @@ def _build(
         split=split,
         label_names=list(mapping.label_names) if mapping.label_names else None,
         notes=notes,
+        skipped_lines=skipped,
     )
 
 
@@ -304,6 +322,12 @@ def _label(record: dict, mapping: FieldMap, where: str) -> str | None:
         raise fields.missing_field_error(mapping.label, list(record), where)
     if value is None:
         return None
+    if isinstance(value, dict | list):
+        shape = "an object" if isinstance(value, dict) else "a list"
+        raise InputError(
+            f"{where}: the label field {mapping.label!r} holds {shape}, not one label. Name the "
+            "field that holds the label with --label-field (a dotted path reaches inside)."
+        )
     if mapping.choice_labels is not None:
         return _choice_position(record, mapping.choice_labels, value, where)
     names = mapping.label_names

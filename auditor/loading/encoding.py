@@ -83,6 +83,13 @@ def detect_encoding(data: bytes) -> str:
 def _decode_message(data: bytes, path: Path, error: UnicodeDecodeError, tried: str) -> str:
     line = data.count(b"\n", 0, error.start) + 1
     bad = data[error.start : error.start + 4].hex(" ")
+    bom = next((name for mark, name in _BOMS if data.startswith(mark)), None)
+    if bom is not None:  # a UTF-16/32 byte-order mark says which encoding the file is in
+        name = bom.replace("_", "-")
+        return (
+            f"{path}: not valid {tried}: the file starts with a {name.upper()} byte-order mark "
+            f"(bytes {bad}). Pass --encoding {name} (or --encoding auto)."
+        )
     return (
         f"{path}: not valid {tried} at byte offset {error.start} (line {line}, bytes {bad}). "
         "Pass the file's encoding with --encoding (for example --encoding latin-1 or "

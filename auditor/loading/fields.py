@@ -2,8 +2,12 @@
 
 Detection tries common names in order and, when nothing fits, fails with the list of available
 columns; `--text-field` / `--label-field` override it. A field path is dotted (`choices.text`);
-a template is a string with `{field.path}` placeholders. Lists are joined with newlines; chat
-records (`messages` / `conversations`, lists of role/content turns) become `role: content` lines.
+a template is a string with `{field.path}` placeholders, in which a typed `\\n` or `\\t` (as a
+shell passes `'{question}\\n{answer}'`) is a newline or a tab. Lists of strings are joined with
+newlines; chat records (`messages` / `conversations`, lists of role/content turns) become
+`role: content` lines; numbers become their decimal text. Anything else in a text field (a
+boolean, an object, a list of objects or lists) is an error naming the field: written out as
+Python's repr (`True`, `{'a': 'b'}`) it would be audited as if it were the item's text.
 """
 
 import re
@@ -67,20 +71,58 @@ def as_text(value: Any) -> str:
     return "" if value is None else str(value)
 
 
+def _is_turn(value: Any) -> bool:
+    return isinstance(value, Mapping) and ("content" in value or "value" in value)
+
+
+def _text_shape_error(value: Any) -> str | None:
+    """Why `value` cannot be read as text, or None when it can (see the module docstring)."""
+    if isinstance(value, bool):
+        return f"a boolean ({str(value).lower()})"
+    if value is None or isinstance(value, str | int | float):
+        return None
+    if isinstance(value, Mapping):
+        return None if _is_turn(value) else f"an object with keys {list(value)[:5]}"
+    if isinstance(value, Sequence) and not isinstance(value, bytes):
+        for item in value:
+            plain = isinstance(item, str | int | float) and not isinstance(item, bool)
+            if not plain and not _is_turn(item):
+                return f"a list holding {type(item).__name__} values"
+        return None
+    return f"a {type(value).__name__}"
+
+
+def text_value(value: Any, name: str, where: str) -> str:
+    """`value` of text field `name` as text, or an input error naming the field."""
+    problem = _text_shape_error(value)
+    if problem is not None:
+        raise InputError(
+            f"{where}: the text field {name!r} holds {problem}, not text. Name the field that "
+            "holds the text with --text-field (a dotted path such as 'turn.content' reaches "
+            "inside an object)."
+        )
+    return as_text(value)
+
+
+def expand_escapes(template: str) -> str:
+    """`\\n` and `\\t` typed in a template as the newline and tab they stand for."""
+    return template.replace("\\n", "\n").replace("\\t", "\t")
+
+
 def extract_text(record: Mapping[str, Any], spec: str, where: str) -> str:
     """The text of `record` from a field path or a template; `where` names the record."""
     if not is_template(spec):
         value = resolve(record, spec)
         if value is _MISSING:
             raise missing_field_error(spec, list(record), where)
-        return as_text(value)
+        return text_value(value, spec, where)
     values = {}
     for name in template_fields(spec):
         value = resolve(record, name)
         if value is _MISSING:
             raise missing_field_error(name, list(record), where)
-        values[name] = as_text(value)
-    return _PLACEHOLDER.sub(lambda match: values[match.group(1)], spec)
+        values[name] = text_value(value, name, where)
+    return _PLACEHOLDER.sub(lambda match: values[match.group(1)], expand_escapes(spec))
 
 
 def optional_value(record: Mapping[str, Any], path: str | None) -> Any:

@@ -9,6 +9,7 @@ or, with `skip_bad_lines`, skipped and counted in `ReadResult.skipped`.
 import csv
 import io
 import json
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,6 +35,10 @@ class ReadResult:
 
 class _BadLine(Exception):
     """A line that cannot be parsed; `read_text` turns it into an error or a skip."""
+
+    def __init__(self, message: str, line: int | None = None) -> None:
+        super().__init__(message)
+        self.line = line
 
 
 Parser = Callable[[str, str], Record | None]
@@ -89,11 +94,47 @@ def _read_lines(text: str, path: Path, options: ReadOptions, parse: Parser) -> R
     return result
 
 
-def _json_object(line: str, where: str) -> Record:
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+"""A `\\uD800`-`\\uDFFF` escape: JSON allows one alone, but it is no character and cannot be
+written as UTF-8 (Arrow, the caches and the reports would fail on it far from the file)."""
+
+
+def _json_error(error: json.JSONDecodeError) -> str:
+    """The decoder's reason with its column, without "starting at at column 10"."""
+    message = error.msg.removesuffix(" at")
+    return f"{message} at column {error.colno}"
+
+
+def parse_json(text: str) -> Any:
+    """`json.loads` whose every failure is a `_BadLine` (with the line where one is known):
+    malformed JSON, nesting past the recursion limit, integers past Python's digit limit, and
+    lone surrogate escapes. Anything else would escape the reader as a traceback (exit 3)."""
     try:
-        value = json.loads(line)
+        value = json.loads(text)
     except json.JSONDecodeError as error:
-        raise _BadLine(f"malformed JSON ({error.msg} at column {error.colno}).") from None
+        raise _BadLine(f"malformed JSON ({_json_error(error)}).", error.lineno) from None
+    except RecursionError:
+        raise _BadLine(
+            "JSON nested too deeply to read (beyond Python's recursion limit); flatten the record."
+        ) from None
+    except ValueError as error:  # int('9' * 5000): "Exceeds the limit (4300 digits) ..."
+        raise _BadLine(
+            f"a JSON number is too long to read ({str(error).split(';')[0]}); write it as a string."
+        ) from None
+    if _SURROGATE_ESCAPE.search(text):
+        try:
+            json.dumps(value, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError as error:
+            code = f"\\u{ord(error.object[error.start]):04x}"
+            raise _BadLine(
+                f"a string holds a lone surrogate escape ({code}), which is no character (half "
+                "of a UTF-16 pair); fix the program that wrote it."
+            ) from None
+    return value
+
+
+def _json_object(line: str, where: str) -> Record:
+    value = parse_json(line)
     if not isinstance(value, dict):
         kind = "a JSON array" if isinstance(value, list) else f"a JSON {type(value).__name__}"
         raise _BadLine(f"holds {kind} where a JSON object (one item) is expected.")
@@ -125,11 +166,11 @@ def read_label_text(text: str, path: Path, options: ReadOptions) -> ReadResult:
 @reader("json")
 def read_json(text: str, path: Path, options: ReadOptions) -> ReadResult:
     try:
-        value = json.loads(text)
-    except json.JSONDecodeError as error:
+        value = parse_json(text)
+    except _BadLine as error:
+        where = f"{path}:{error.line}" if error.line else str(path)
         raise InputError(
-            f"{path}:{error.lineno}: malformed JSON ({error.msg} at column {error.colno}). "
-            "If the file holds one JSON object per line, name it .jsonl."
+            f"{where}: {error} If the file holds one JSON object per line, name it .jsonl."
         ) from None
     if isinstance(value, dict):
         lists = [key for key, item in value.items() if isinstance(item, list)]
@@ -156,7 +197,9 @@ def read_json(text: str, path: Path, options: ReadOptions) -> ReadResult:
 
 def _read_delimited(text: str, path: Path, options: ReadOptions, delimiter: str) -> ReadResult:
     csv.field_size_limit(options.max_line_chars)
-    rows = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    # strict: a quote left open at the end of the file is an error, not one field swallowing
+    # every line after it (a file cut short must never be read as if whole).
+    rows = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     result = ReadResult()
     try:
         header = next(rows, None)
@@ -177,7 +220,11 @@ def _read_delimited(text: str, path: Path, options: ReadOptions, delimiter: str)
                 continue
             result.rows.append((where, dict(zip(header, row, strict=True))))
     except csv.Error as error:
-        raise InputError(f"{path}:{rows.line_num}: {error}.") from None
+        raise InputError(
+            f"{path}:{rows.line_num}: malformed {'CSV' if delimiter == ',' else 'TSV'} ({error}); "
+            "a quoted field must end with a quote followed by the delimiter or the line's end "
+            "(is the file cut short?)."
+        ) from None
     return result
 
 

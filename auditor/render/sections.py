@@ -8,7 +8,7 @@ the HTML renderer only; the other formats show the same numbers as tables.
 
 from dataclasses import dataclass, field
 
-from auditor.report import Estimate, OverlapReport, RunReport, ShiftReport
+from auditor.report import Estimate, OverlapReport, RunReport, ShiftReport, TestSummary
 
 TOP = 10
 """Flagged or least typical items listed by default."""
@@ -92,6 +92,15 @@ def p_value(value: float | None) -> str:
 
 
 BOUND_SIGNS = {"lower": "≥ ", "upper": "≤ ", "unknown": "~ "}
+
+
+def bounded_p_value(test: TestSummary, value: float | None) -> str:
+    """A test's p-value (or its Holm adjustment): at the permutation floor it is a bound, so it
+    reads "≤ 0.005 (200 permutations)", never "0.005" as if measured."""
+    if value is None or not test.at_floor or test.p_value_floor is None:
+        return p_value(value)
+    permutations = round(1 / test.p_value_floor) - 1
+    return f"≤ {number(value)} ({permutations:,} permutations)"
 
 
 def estimate(value: Estimate, interval: bool = True) -> str:
@@ -186,7 +195,8 @@ def shift_sections(report: ShiftReport, top: int = TOP) -> list[Section]:
         label = f"{test.statistic_label} " if test.statistic_label else ""
         statistic = "—" if test.statistic is None else f"{label}{number(test.statistic)}"
         holm = summary.holm_p_values.get(name)
-        rows.append([name, statistic, p_value(test.p_value), p_value(holm), test.verdict])
+        p, adjusted = bounded_p_value(test, test.p_value), bounded_p_value(test, holm)
+        rows.append([name, statistic, p, adjusted, test.verdict])
     table = Table(
         header=["test", "statistic", "p-value", "Holm p", "verdict"],
         rows=rows,
