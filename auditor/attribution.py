@@ -85,13 +85,15 @@ def attribute(
     flagged: np.ndarray | None = None,
     typicality: np.ndarray | None = None,
     controls: dict[str, dict] | None = None,
+    residual_by_construction: bool = False,
     bootstrap: int = 2000,
     confidence: float = 0.95,
     seed: int = 0,
 ) -> Attribution:
     """`controls` gives each control's convergence (`converged`, `train_loss_falling`, as
     `controls.convergence.diagnose` reads them); the shares a short-trained control feeds become
-    bounds (`BOUNDS`)."""
+    bounds (`BOUNDS`). `residual_by_construction`: the candidate is the pretrained control
+    itself, so its residual is zero however long that control trains: never a bound."""
     n = len(scores.candidate)
     rng = np.random.default_rng(seed)
     every = np.arange(n)
@@ -129,7 +131,7 @@ def attribute(
             shares[name] = Estimate(value=point[name] / (a_x - chance), low=low, high=high, items=n)
     converged = _converged(controls or {}, accuracy, chance)
     if shares is not None:
-        for name, bound in _bounds(converged).items():
+        for name, bound in _bounds(converged, residual_by_construction).items():
             shares[name].bound = bound
     flags = np.zeros(n, dtype=bool) if flagged is None else np.asarray(flagged, dtype=bool)
     clean = _accuracies(scores, every[~flags], rng, bootstrap, confidence)
@@ -173,7 +175,9 @@ short scratch control understates fitting and overstates transfer; a short pretr
 understates transfer and overstates the residual. Both short: transfer could move either way."""
 
 
-def _bounds(converged: dict[str, bool]) -> dict[str, str]:
+def _bounds(converged: dict[str, bool], residual_by_construction: bool) -> dict[str, str]:
+    if residual_by_construction:
+        return _bounds_candidate_is_pretrained(converged)
     bounds: dict[str, str] = {}
     for control, shares in BOUNDS.items():
         if converged.get(control, True):
@@ -181,6 +185,21 @@ def _bounds(converged: dict[str, bool]) -> dict[str, str]:
         for share, bound in shares.items():
             bounds[share] = "unknown" if bounds.get(share, bound) != bound else bound
     return bounds
+
+
+def _bounds_candidate_is_pretrained(converged: dict[str, bool]) -> dict[str, str]:
+    """The candidate is the pretrained control (a_x = a_p): fitting = (a_s - a0) / (a_p - a0)
+    and transfer = 1 - fitting, so a short pretrained control overstates fitting (its training
+    would raise the denominator), a short scratch control understates it, and both short leave
+    the direction unknown; the residual is zero however long either trains."""
+    scratch, pretrained = (not converged.get(name, True) for name in ("scratch", "pretrained"))
+    if scratch and pretrained:
+        return {"fitting": "unknown", "transfer": "unknown"}
+    if scratch:
+        return {"fitting": "lower", "transfer": "upper"}
+    if pretrained:
+        return {"fitting": "upper", "transfer": "lower"}
+    return {}
 
 
 def _share(estimate: Estimate) -> str:
@@ -207,7 +226,7 @@ def verdict(result: Attribution) -> list[str]:
         if short:
             lines.append(
                 f"The {' and '.join(short)} control{'s' if len(short) > 1 else ''} had not "
-                "converged (still improving when the step budget ended, or at chance while its "
+                "converged (still improving when the step budget ended, or at chance while the "
                 "training loss still fell), so these shares are bounds, not estimates; "
                 "`--budget full` trains to convergence and settles them."
             )

@@ -164,13 +164,14 @@ def run_audit(
     else:
         candidate = ModelScore(model=model, accuracy=evaluated.accuracy, items=evaluated.items,
                                how="evaluated as is")  # fmt: skip
+    # items x seeds: the attribution's bootstrap draws seeds as well as items
+    by_seed = {init: np.array([i["correct_by_seed"] for i in c.items], dtype=float)
+               for init, c in controls.items()}  # fmt: skip
     scores = Scores(
-        candidate=np.array([float(i["correct"]) for i in candidate.items]),
-        # items x seeds: the attribution's bootstrap draws seeds as well as items
-        scratch=np.array([i["correct_by_seed"] for i in controls["scratch"].items], dtype=float),
-        pretrained=np.array([i["correct_by_seed"] for i in controls["pretrained"].items],
-                            dtype=float),
-    )
+        candidate=(by_seed["pretrained"] if evaluated is None
+                   else np.array([float(i["correct"]) for i in candidate.items])),
+        scratch=by_seed["scratch"], pretrained=by_seed["pretrained"],
+    )  # fmt: skip
     measure = shift.provides.get("in_distribution")
     typicality = (
         np.array([item.scores[measure] for item in shift.items], dtype=float) if measure else None
@@ -178,7 +179,8 @@ def run_audit(
     attribution = attribute(scores, spec.chance, seed=seed,
                             flagged=np.array([item.flagged for item in overlap.items]),
                             typicality=typicality,
-                            controls={k: c.convergence for k, c in controls.items()})  # fmt: skip
+                            controls={k: c.convergence for k, c in controls.items()},
+                            residual_by_construction=evaluated is None)  # fmt: skip
     config = {"model": model, "base": base, "bench": bench.source, "train": train.source,
               "budget": budget, "seeds": plan.seeds, "alpha": alpha, "seed": seed,
               "device": device, "batch_size": batch_size,

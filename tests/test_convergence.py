@@ -69,6 +69,13 @@ def test_a_short_scratch_control_turns_shares_into_bounds() -> None:
     assert "had not converged" in bounded.verdict[1] and "--budget full" in bounded.verdict[1]
     both = attribute(data, 0.25, controls={"scratch": short, "pretrained": short}, bootstrap=200)
     assert both.shares["transfer"].bound == "unknown" and both.shares["residual"].bound == "upper"
+    itself = attribute(data, 0.25, controls={"scratch": short, "pretrained": short},
+                       residual_by_construction=True, bootstrap=200)  # fmt: skip
+    assert itself.shares["residual"].bound is None  # the candidate is the pretrained control
+    assert itself.shares["fitting"].bound == itself.shares["transfer"].bound == "unknown"
+    short_pretrained = attribute(data, 0.25, controls={"scratch": ok, "pretrained": short},
+                                 residual_by_construction=True, bootstrap=200)  # fmt: skip
+    assert short_pretrained.shares["fitting"].bound == "upper"  # a_p would rise: fitting falls
 
 
 def test_a_scratch_control_at_chance_with_falling_loss_is_not_trusted() -> None:

@@ -175,6 +175,7 @@ def run_control(
         result = setup.task.evaluate(
             model, setup.tokenizer, bench, spec, max_length=plan.max_length
         )
+        progress("scoring control on the benchmark", 1, 1)
         accuracies.append(result.accuracy)
         per_seed.append(result)
         if seed == 0:
