@@ -94,9 +94,7 @@ def probe_reports(
             return OverlapReport(**cached["overlap"]), ShiftReport(**cached["shift"])
         except (ValueError, KeyError, TypeError):
             pass  # unreadable: recompute and overwrite
-    context = FitContext(
-        encoder=Encoder(encoder, device=device, cache_dir=cache_dir), device=device
-    )
+    context = FitContext(encoder=Encoder(encoder, device=device, cache_dir=cache_dir))
     results = run_probes(train, bench, probes, context=context, batch_size=batch_size,
                          on_progress=on_progress)  # fmt: skip
     pairs = list(zip(probes, results, strict=True))

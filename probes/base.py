@@ -76,7 +76,6 @@ class FitContext:
 
     encoder: "Encoder | None" = None
     model: LoadedModel | None = None
-    device: str = "cpu"
 
 
 @dataclass(frozen=True)
