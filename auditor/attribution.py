@@ -25,6 +25,9 @@ import numpy as np
 from auditor.report import Attribution, Estimate
 
 MODELS = ("candidate", "scratch", "pretrained")
+MIN_INTERVAL_ITEMS = 20
+"""Fewer items than this get no bootstrap interval: resampling 3 items that are all correct
+gives [100%, 100%], a 95% interval that claims a certainty three items cannot give."""
 SHARES = ("fitting", "transfer", "residual")
 
 
@@ -72,6 +75,9 @@ def _accuracies(scores: Scores, rows: np.ndarray, rng, bootstrap: int, confidenc
         values = scores.of(name)[rows]
         if not len(values):
             result[name] = Estimate(value=None, items=0)
+            continue
+        if len(values) < MIN_INTERVAL_ITEMS:
+            result[name] = Estimate(value=float(values.mean()), items=len(values))
             continue
         low, high = _interval(scores.replicates(name, rows, resamples, rng), confidence)
         result[name] = Estimate(value=float(values.mean()), low=low, high=high, items=len(values))
@@ -127,7 +133,8 @@ def attribute(
             replicate = np.where(
                 valid, numerators[name] / np.where(valid, denominator, 1.0), np.nan
             )
-            low, high = _interval(replicate, confidence)
+            few = n < MIN_INTERVAL_ITEMS
+            low, high = (None, None) if few else _interval(replicate, confidence)
             shares[name] = Estimate(value=point[name] / (a_x - chance), low=low, high=high, items=n)
     converged = _converged(controls or {}, accuracy, chance)
     if shares is not None:

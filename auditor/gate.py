@@ -124,6 +124,20 @@ def _values(report: RunReport) -> dict[str, float | None]:
     }
 
 
+MEANINGS = {
+    "max_flagged_fraction": "too many benchmark items overlap the training data (any probe)",
+    "max_exact_duplicates": "benchmark items occur verbatim in the training data",
+    "max_fitting_share": "a model trained from scratch on the training data explains more of "
+    "the accuracy than allowed (an easy-to-fit task, not necessarily a leak)",
+    "max_clean_gap": "the candidate scores higher on all items than on items with no overlap: "
+    "overlapping items may inflate the headline",
+    "max_drift_score": "a classifier separates benchmark from training items: the benchmark is "
+    "out of the training distribution",
+    "require_converged_controls": "a control had not converged, so the shares are bounds, not "
+    "estimates; rerun with --budget full",
+}
+"""What a failing rule means, printed on its FAIL line."""
+
 WHY_NO_VALUE = {
     "max_fitting_share": "no upper bound on the fitting share: the shares are undefined, or a "
     "control had not converged so fitting is only a lower bound",
@@ -149,7 +163,8 @@ def check(report: RunReport, policy: Policy) -> list[Outcome]:
         elif value <= limit:
             outcomes.append(Outcome(rule, "pass", value, limit, f"{value:.4g} <= {limit:g}"))
         else:
-            outcomes.append(Outcome(rule, "fail", value, limit, f"{value:.4g} > {limit:g}"))
+            message = f"{value:.4g} > {limit:g}: {MEANINGS[rule]}"
+            outcomes.append(Outcome(rule, "fail", value, limit, message))
     return outcomes
 
 

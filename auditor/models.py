@@ -114,6 +114,27 @@ def load_model(
         raise InputError(f"{model}: cannot load the checkpoint ({error}).") from error
 
 
+CAUSAL_CLASSES = ("ForCausalLM", "LMHeadModel")
+"""Architecture-name endings of causal language models (LlamaForCausalLM, GPT2LMHeadModel)."""
+
+
+def is_causal_lm(config) -> bool:
+    """A decoder that can generate: its config says so, or its architectures name a causal-LM
+    class. An encoder (BERT, MiniLM) loads under a causal-LM head too, but attends both ways and
+    was never trained to continue text, so what it "generates" is noise."""
+    names = getattr(config, "architectures", None) or []
+    return bool(getattr(config, "is_decoder", False)) or any(
+        name.endswith(CAUSAL_CLASSES) and not name.startswith(("Bert", "Roberta")) for name in names
+    )
+
+
+def load_config(model: str, trust_remote_code: bool = False):
+    from transformers import AutoConfig
+
+    quiet_transformers()
+    return AutoConfig.from_pretrained(resolve_model(model), trust_remote_code=trust_remote_code)
+
+
 def build_from_config(model: str, head: TaskHead, seed: int, **config_overrides):
     """The architecture of `model` with seeded random initialisation (the scratch control)."""
     import torch

@@ -91,3 +91,16 @@ def test_seed_variance_widens_the_intervals() -> None:
     assert widths[0] > 4 * widths[1]  # seed spread ~0.16/sqrt(3) dwarfs the item noise
     fitting = [r.shares["fitting"].high - r.shares["fitting"].low for r in results]
     assert fitting[0] > 3 * fitting[1]
+
+
+def test_too_few_items_get_no_interval() -> None:
+    """Three correct items are not "100% [100%, 100%]": the value stands alone, and says why."""
+    from auditor.render.sections import estimate
+
+    scores = exact_scores(40, {"candidate": 0.9, "scratch": 0.5, "pretrained": 0.8})
+    flagged = np.zeros(40, dtype=bool)
+    flagged[:3] = True
+    result = attribute(scores, chance=0.25, flagged=flagged, bootstrap=200)
+    assert result.flagged["candidate"].items == 3 and result.flagged["candidate"].low is None
+    assert result.clean["candidate"].low is not None  # 37 items: an interval
+    assert estimate(result.flagged["candidate"]).endswith("(3 items, no interval)")

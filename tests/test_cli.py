@@ -103,6 +103,27 @@ def test_shift_table_and_bad_options() -> None:
     assert run("shift", "--train", "trec", "--bench", "trec", "--alpha", "2").exit_code == 2
 
 
+def test_bench_list_fits_80_columns() -> None:
+    import os
+
+    from rich.console import Console
+
+    from auditor.cli import bench
+    from auditor.cli.console import stdout
+
+    with open(os.devnull, "w") as sink:
+        narrow = Console(width=80, file=sink, record=True, emoji=False, highlight=False)
+        original, bench.stdout = bench.stdout, narrow
+        try:
+            bench.list_cards()
+        finally:
+            bench.stdout = original
+    lines = narrow.export_text().splitlines()
+    assert stdout is original and max(len(line) for line in lines) <= 80
+    assert any("gsm8k" in line and "Grade" in line for line in lines)  # descriptions are shown
+    assert any("(hub)" in line for line in lines)
+
+
 def test_bench_list_and_show() -> None:
     listed = run("bench", "list", "--format", "json")
     assert listed.exit_code == 0
@@ -156,3 +177,10 @@ def test_dataset_text_is_not_markup(tmp_path: Path) -> None:
                  "--probe", "exact")  # fmt: skip
     assert result.exit_code == 0, result.output
     assert text in result.stdout
+
+
+def test_version() -> None:
+    from auditor import __version__
+
+    result = run("--version")
+    assert result.exit_code == 0 and result.stdout.strip() == f"audit {__version__}"

@@ -224,3 +224,22 @@ def test_control_cli_takes_the_split_seed(trec, bert, tmp_path) -> None:
         reports.append(json.loads(result.stdout))
     assert [report["plan"]["split_seed"] for report in reports] == [0, 7]
     assert reports[0]["checkpoint"] != reports[1]["checkpoint"]
+
+
+def test_an_encoder_cannot_generate_and_is_refused_at_once(bert, tmp_path) -> None:
+    """`audit eval` and `audit run` on a generation benchmark with an encoder-only model exit 2
+    before loading weights or training, instead of generating noise for minutes."""
+    from auditor.models import is_causal_lm, load_config
+
+    gpt2 = tiny_gpt2(tmp_path / "gpt2")
+    assert is_causal_lm(load_config(str(gpt2))) and not is_causal_lm(load_config(str(bert)))
+    gsm = load_corpus("gsm8k:test")
+    rows = [{"question": q, "answer": a} for q, a in zip(gsm.texts[:3], gsm.column("answer")[:3],
+                                                           strict=True)]  # fmt: skip
+    bench = write_jsonl(tmp_path / "gsm.jsonl", rows)
+    evaluated = runner.invoke(app, ["eval", "--model", str(bert), "--bench", str(bench)])
+    assert evaluated.exit_code == 2 and "encoder-only model (bert)" in evaluated.output
+    args = ["--bench", str(bench), "--train", str(bench), "--cache-dir", str(tmp_path / "c")]
+    audited = runner.invoke(app, ["run", "--model", str(bert), *args, "-q"])
+    assert audited.exit_code == 2
+    assert "--base" in audited.output and "encoder-only" in audited.output

@@ -144,7 +144,16 @@ def test_the_gate_fails_a_report_with_an_unconverged_control(tmp_path) -> None:
     policy.write_text("[rules]\nrequire_converged_controls = true\n")
     result = CliRunner().invoke(app, ["gate", str(path), "--policy", str(policy)])
     assert result.exit_code == 1 and "FAIL require_converged_controls" in result.stdout
+    assert "rerun with --budget full" in result.stdout  # the failing line says what it means
     report["attribution"]["converged"] = {"scratch": True, "pretrained": True}
     path.write_text(json.dumps(report))
     result = CliRunner().invoke(app, ["gate", str(path), "--policy", str(policy)])
     assert result.exit_code == 0, result.stdout
+
+
+def test_the_default_policy_does_not_fail_an_easy_to_fit_task() -> None:
+    """A high fitting share is an easy task, not a leak: it is opt-in, not a default rule."""
+    from auditor.gate import DEFAULT_POLICY, load_policy
+
+    rules = load_policy(DEFAULT_POLICY).rules.model_dump(exclude_none=True)
+    assert "max_fitting_share" not in rules and rules["require_converged_controls"] is True

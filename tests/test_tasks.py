@@ -140,3 +140,24 @@ def test_causal_examples_learn_only_the_answer(tmp_path, bases) -> None:
     assert tokenizer.decode(learned, skip_special_tokens=True).strip() == "red"  # gold choice 0
     batch = task.collate([first], tokenizer.pad_token_id)
     assert torch.equal(batch["labels"][0], torch.tensor(first["labels"]))
+
+
+def test_a_file_of_worked_solutions_is_scored_on_the_final_answer(tmp_path) -> None:
+    """GSM8K rows in a local file: the gold answer is the number after "####", as the card reads
+    it, not the whole worked solution (which no generated output could equal)."""
+    import json
+
+    from auditor.loading import load_corpus
+    from auditor.tasks import extract_answer, same_answer, task_of
+
+    gsm = load_corpus("gsm8k:test")
+    rows = [{"question": q, "answer": a} for q, a in zip(gsm.texts[:5], gsm.column("answer")[:5],
+                                                           strict=True)]  # fmt: skip
+    path = tmp_path / "gsm.jsonl"
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    spec = task_of(load_corpus(str(path)))
+    card = task_of(gsm)
+    for row in rows:
+        gold = extract_answer(row["answer"], spec)
+        assert gold == extract_answer(row["answer"], card) and gold.replace(",", "").isdigit()
+        assert same_answer(extract_answer(f"so the answer is {gold}", spec), gold, spec)

@@ -6,11 +6,13 @@ file, line or field and the fix), 3 internal error.
 
 import os
 import sys
+from typing import Annotated
 
 import typer
 from rich.markup import escape
 from typer.core import TyperGroup
 
+from auditor import __version__
 from auditor.cli import bench, control, evaluate, gate, index, overlap, render, run, shift
 from auditor.cli.console import stderr
 from auditor.errors import ExitCode, InputError
@@ -57,6 +59,24 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"audit {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
+    ] = False,
+) -> None:
+    """Options of `audit` itself (before a command)."""
+
+
 app.add_typer(bench.app, name="bench")
 app.add_typer(index.app, name="index")
 app.command("overlap")(overlap.overlap)

@@ -32,14 +32,18 @@ def list_cards(output: ListingFormat = Listing.table) -> None:
     if output is Listing.json:
         print(json.dumps(summaries, indent=2))
         return
-    table = Table(title="Benchmark cards")
-    for column in ("name", "task", "splits", "offline", "chance"):
-        table.add_column(column, no_wrap=True)
-    table.add_column("description", overflow="fold", ratio=1)
+    table = Table(title="Benchmark cards (splits marked hub load from the Hugging Face hub)")
+    # Sized to fit 80 columns: names and chance never wrap, task and splits may, and the
+    # description keeps at least 20 characters.
+    table.add_column("name", no_wrap=True)
+    table.add_column("task", overflow="fold", max_width=10)
+    table.add_column("splits", overflow="fold", max_width=14)
+    table.add_column("chance", no_wrap=True)
+    table.add_column("description", overflow="fold", ratio=1, min_width=20)
     for s in summaries:
         chance = "" if s["chance"] is None else f"{s['chance']:.3g}"
-        table.add_row(s["name"], s["task"], ", ".join(s["splits"]),
-                      "yes" if s["offline"] else "hub", chance, s["description"])  # fmt: skip
+        splits = ", ".join(s["splits"]) + ("" if s["offline"] else " (hub)")
+        table.add_row(s["name"], s["task"], splits, chance, s["description"])
     stdout.print(table)
 
 

@@ -9,6 +9,7 @@ from rich.text import Text
 
 from auditor.cli import options as opt
 from auditor.cli.console import note, stdout
+from auditor.errors import InputError
 from auditor.report import SCHEMA_VERSION
 from auditor.tasks import TASKS, task_of
 
@@ -37,12 +38,15 @@ def evaluate(
     """
     # Imported here, not at the top: `audit --help` and the option checks need no torch.
     from auditor.embeddings import resolve_device
-    from auditor.models import load_model, load_tokenizer
+    from auditor.models import load_config, load_model, load_tokenizer
 
     quiet = runtime.quiet
     (corpus,) = data.load([bench], quiet)
     spec = task_of(corpus)
     task = TASKS.get(spec.task)
+    reason = task.why_unfit(load_config(model, models.trust_remote_code), spec)
+    if reason:  # before the weights load, and long before a useless generation
+        raise InputError(f"{model}: {reason}.")
     tokenizer = load_tokenizer(model, trust_remote_code=models.trust_remote_code)
     network = load_model(model, task.head, **models.load_kwargs())
     network.to(resolve_device(runtime.device))

@@ -28,7 +28,14 @@ from auditor.controls.search import successive_halving
 from auditor.controls.training import Progress, silent
 from auditor.corpus import Corpus
 from auditor.embeddings import resolve_device
-from auditor.models import build_from_config, load_model, load_tokenizer, resolve_model
+from auditor.errors import InputError
+from auditor.models import (
+    build_from_config,
+    load_config,
+    load_model,
+    load_tokenizer,
+    resolve_model,
+)
 from auditor.tasks import TASKS, TaskSpec
 from auditor.tasks.base import Task
 
@@ -126,6 +133,9 @@ def prepare_control(
     trust_remote_code: bool = False,
 ) -> ControlSetup:
     """Tokenize and split the training data; start the control's folder afresh unless `resume`."""
+    reason = TASKS.get(spec.task).why_unfit_base(load_config(plan.base, trust_remote_code))
+    if reason:
+        raise InputError(f"--base {plan.base}: {reason}.")
     folder = control_folder(plan, train, bench, spec, cache_dir)
     if folder.exists() and not resume:
         shutil.rmtree(folder)

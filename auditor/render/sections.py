@@ -108,8 +108,10 @@ def estimate(value: Estimate, interval: bool = True) -> str:
     if value.value is None:
         return "—"
     sign = BOUND_SIGNS.get(value.bound, "")
-    if value.low is None or not interval:
+    if not interval:
         return f"{sign}{value.value:.1%}"
+    if value.low is None:  # too few items for a bootstrap interval
+        return f"{sign}{value.value:.1%} ({value.items} items, no interval)"
     return f"{sign}{value.value:.1%} [{value.low:.1%}, {value.high:.1%}]"
 
 

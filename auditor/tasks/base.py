@@ -61,7 +61,16 @@ class Task(ABC):
 
     def fits(self, model: Any, spec: TaskSpec) -> bool:
         """Can a model loaded with this task's head answer this benchmark as it is?"""
-        return True
+        return self.why_unfit(model.config, spec) is None
+
+    def why_unfit(self, config: Any, spec: TaskSpec) -> str | None:
+        """Why a model of this config cannot answer this benchmark as it is, or None."""
+        return None
+
+    def why_unfit_base(self, config: Any) -> str | None:
+        """Why a control of this task cannot be trained from this base architecture, or None
+        (checked before any training)."""
+        return None
 
     @torch.inference_mode()
     def validate(

@@ -15,6 +15,7 @@ import torch
 from auditor.corpus import Corpus
 from auditor.errors import InputError
 from auditor.evaluate import prompt_of
+from auditor.models import is_causal_lm
 from auditor.tasks.base import Example, Task, pad_inputs
 from auditor.tasks.spec import TaskSpec, choice_index
 
@@ -24,6 +25,19 @@ IGNORE = -100
 
 class CausalTask(Task):
     head: ClassVar[str] = "causal"
+
+    def why_unfit(self, config: Any, spec: TaskSpec) -> str | None:
+        return self.why_unfit_base(config)
+
+    def why_unfit_base(self, config: Any) -> str | None:
+        if is_causal_lm(config):
+            return None
+        kind = getattr(config, "model_type", "this architecture")
+        return (
+            f"an encoder-only model ({kind}) cannot generate or score continuations for a "
+            f"{self.name} benchmark; use a causal language model (a checkpoint whose "
+            "architectures end in ForCausalLM or LMHeadModel)"
+        )
 
     def check_train(self, train: Corpus, spec: TaskSpec) -> None:
         columns = train.dataset.column_names

@@ -62,9 +62,14 @@ class Classification(Task):
         one that scores best, not the one with the lowest loss."""
         return float((output.logits.argmax(-1) == batch["labels"]).float().mean())
 
-    def fits(self, model: Any, spec: TaskSpec) -> bool:
-        names = {str(name).lower() for name in model.config.id2label.values()}
-        return {name.lower() for name in spec.label_names or []} <= names
+    def why_unfit(self, config: Any, spec: TaskSpec) -> str | None:
+        names = [str(name) for name in (getattr(config, "id2label", None) or {}).values()]
+        if {name.lower() for name in spec.label_names or []} <= {n.lower() for n in names}:
+            return None
+        return (
+            f"its labels {names} do not include the benchmark's labels {spec.label_names}; "
+            "use a checkpoint trained for this label set (its config.json id2label)"
+        )
 
     @torch.inference_mode()
     def evaluate(

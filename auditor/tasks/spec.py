@@ -12,6 +12,9 @@ from auditor import cards
 from auditor.corpus import Corpus
 from auditor.errors import InputError
 
+FINAL_ANSWER = r"####\s*(?P<answer>-?[0-9][0-9,]*(?:\.[0-9]+)?)"
+"""The final-answer marker of worked solutions in GSM8K's format, read from local files too (a
+file's gold answer would otherwise be the whole solution, which no output can match)."""
 _NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?")
 
 
@@ -45,6 +48,9 @@ def task_of(corpus: Corpus, train: Corpus | None = None) -> TaskSpec:
         return TaskSpec("classification", label_names=names, chance=1 / len(names))
     if "answer" in columns:
         answers = [a for a in corpus.column("answer") if a is not None]
+        if answers and all(re.search(FINAL_ANSWER, a) for a in answers):
+            # worked solutions ending in "#### 72" (GSM8K's format): compare the final numbers
+            return TaskSpec("generation", answer_pattern=FINAL_ANSWER, numeric=True, chance=0.0)
         numeric = bool(answers) and all(_NUMBER.fullmatch(a.strip()) for a in answers)
         return TaskSpec("generation", numeric=numeric, chance=0.0)
     raise InputError(
