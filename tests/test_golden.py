@@ -92,3 +92,13 @@ def test_render_refuses_what_is_not_a_report(tmp_path: Path) -> None:
         assert name in result.output and "Traceback" not in result.output
     bad_suffix = CliRunner().invoke(app, ["render", str(GOLDEN / "run_report.json"), "-o", "x.pdf"])
     assert bad_suffix.exit_code == 2 and ".pdf" in bad_suffix.output
+
+
+def test_no_shift_verdict_from_zero_tests(reports) -> None:
+    """A shift report whose tests all lack a p-value gives no verdict, in every format."""
+    report = read_report(reports["shift"])
+    report.summary.holm_p_values = {}
+    report.summary.shifted = False
+    for fmt in ("table", "markdown", "html"):
+        text = render(report, fmt)
+        assert "no test produced a p-value" in text and "No detectable shift" not in text, fmt
