@@ -184,3 +184,14 @@ def test_version() -> None:
 
     result = run("--version")
     assert result.exit_code == 0 and result.stdout.strip() == f"audit {__version__}"
+
+
+def test_cuda_without_a_gpu_is_refused_before_any_work(tmp_path) -> None:
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU")
+    missing = str(tmp_path / "never-read.jsonl")
+    result = run("overlap", "--train", missing, "--bench", missing, "--device", "cuda")
+    assert result.exit_code == 2 and "--device cuda" in result.output
+    assert "--device cpu" in result.output and "never-read" not in result.output
