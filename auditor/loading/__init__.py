@@ -68,6 +68,15 @@ def load_corpus(spec: str, options: LoadOptions | None = None) -> Corpus:
     raise InputError(cards._unknown_card_message(name) + f" ({spec!r} is not a file either.)")
 
 
+def is_card_spec(spec: str) -> bool:
+    """Whether `load_corpus` reads `spec` as a built-in card (a file or folder of that name wins,
+    as it does there): the CLI's shared field and encoding options skip cards, whose own YAML
+    declares both."""
+    if spec.startswith(HUB_PREFIX) or _split_path_spec(spec)[0] is not None:
+        return False
+    return cards.is_card(spec.partition(":")[0])
+
+
 def _split_path_spec(spec: str) -> tuple[Path | None, str | None]:
     path = Path(spec).expanduser()
     if path.exists():
