@@ -2,7 +2,8 @@
 
 DATA is one of (DESIGN.md):
 - a card name with an optional split: `trec`, `trec:train`, `gsm8k:test`;
-- a local file: `.jsonl .json .csv .tsv .parquet .txt`, optionally gzip-compressed as `NAME.gz`;
+- a local file: `.jsonl .json .csv .tsv .parquet .txt .all` (`.all`: `LABEL TEXT` lines, the
+  format of the shipped TREC and SST-2 files), optionally gzip-compressed as `NAME.gz`;
 - a folder written by `datasets.save_to_disk`, optionally `DIR:SPLIT` for a DatasetDict;
 - `hf:ORG/NAME[:CONFIG][:SPLIT]` for users with a network (or a warm hub cache).
 
