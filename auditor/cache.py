@@ -2,9 +2,12 @@
 
 Everything is written to a temporary file in the destination folder, flushed, fsynced and
 renamed over the target (`os.replace` is atomic on POSIX and Windows), so a run killed mid-write
-leaves either the old file or none, never a torn one that a later run would trust.
+leaves either the old file or none, never a torn one that a later run would trust. Cached arrays
+also carry a sha256 of their file, checked on every read, so a whole but wrong file (overwritten,
+copied from elsewhere) is recomputed rather than trusted.
 """
 
+import hashlib
 import io
 import os
 import tempfile
@@ -48,15 +51,36 @@ def atomic_write_text(path: Path, text: str) -> None:
     atomic_write_bytes(path, text.encode("utf-8"))
 
 
+CHECKSUM_SUFFIX = ".sha256"
+
+
+def checksum_path(path: Path) -> Path:
+    """Where the checksum of the cached array `path` lives: beside it, `NAME.npy.sha256`."""
+    return path.with_name(path.name + CHECKSUM_SUFFIX)
+
+
 def save_array(path: Path, array: np.ndarray) -> None:
+    """Write the array, then its file's sha256 beside it, each atomically. The checksum comes
+    second, so a run killed between the two leaves an array without one, which reads as absent."""
     buffer = io.BytesIO()
     np.save(buffer, array, allow_pickle=False)
-    atomic_write_bytes(path, buffer.getvalue())
+    data = buffer.getvalue()
+    atomic_write_bytes(path, data)
+    atomic_write_text(checksum_path(path), hashlib.sha256(data).hexdigest() + "\n")
 
 
 def load_array(path: Path) -> np.ndarray | None:
-    """The cached array, or None if absent or unreadable (then it is recomputed)."""
+    """The cached array, or None (then it is recomputed) if absent, unreadable, without its
+    checksum, or not the bytes the checksum names. A well-formed .npy of the right shape can
+    still be wrong (zeros copied over it, a file from another run); only the checksum tells."""
     try:
-        return np.load(path, allow_pickle=False)
+        data = path.read_bytes()
+        expected = checksum_path(path).read_text(encoding="ascii").strip()
+    except (OSError, UnicodeDecodeError):
+        return None
+    if hashlib.sha256(data).hexdigest() != expected:
+        return None
+    try:
+        return np.load(io.BytesIO(data), allow_pickle=False)
     except (OSError, ValueError, EOFError):
         return None

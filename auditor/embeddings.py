@@ -8,7 +8,8 @@ several times faster than float32; `benchmarks/embeddings.py` measures both agai
 sentence-transformers and checks the cosine to float32 output.
 
 Embeddings are cached per (encoder, corpus fingerprint, row range) as .npy files written
-atomically, so a second audit of the same corpus reads them instead of recomputing.
+atomically with a checksum (`auditor.cache.save_array`), so a second audit of the same corpus
+reads them instead of recomputing, and a wrong file is recomputed rather than trusted.
 """
 
 import hashlib

@@ -48,6 +48,7 @@ FILES: dict[str, bytes | str] = {
     "numbers.json": "[1, 2, 3]",
     "open_quote.csv": 'text,label\n"a b c,x\n',
     "ragged.tsv": "text\tlabel\na\tb\tc\n",
+    "label_only.all": "5 How far is it from Denver to Aspen ?\n3\n",
     "bom16.jsonl": '{"text": "x y"}\n'.encode("utf-16"),
     "latin1.jsonl": '{"text": "caf\xe9"}\n'.encode("latin-1"),
     "fake.parquet": b"PAR1 not really PAR1",
@@ -131,6 +132,8 @@ CASES = [
     ("json-array-of-numbers", OVERLAP + ["{numbers.json}"], ["numbers.json item 0"]),
     ("csv-quote-left-open", OVERLAP + ["{open_quote.csv}"], ["open_quote.csv:2", "cut short"]),
     ("tsv-ragged", OVERLAP + ["{ragged.tsv}"], ["ragged.tsv:2", "3 fields"]),
+    ("label-text-without-text", OVERLAP + ["{label_only.all}"],
+     ["label_only.all:2", "label '3' but no text"]),
     ("utf16-with-bom", OVERLAP + ["{bom16.jsonl}"], ["bom16.jsonl", "--encoding utf-16"]),
     ("latin1-as-utf8", OVERLAP + ["{latin1.jsonl}"], ["latin1.jsonl", "byte offset"]),
     ("fake-parquet", OVERLAP + ["{fake.parquet}"], ["fake.parquet", "Parquet"]),
@@ -252,7 +255,7 @@ def test_the_table_covers_every_command() -> None:
 
 # -- property tests: whatever a data file holds, loading never fails with a bug --------------
 
-SUFFIXES = (".jsonl", ".json", ".csv", ".tsv", ".txt", ".jsonl.gz")
+SUFFIXES = (".jsonl", ".json", ".csv", ".tsv", ".txt", ".all", ".jsonl.gz")
 _scratch = Path(tempfile.mkdtemp(prefix="audit-hostile-"))
 _PROPERTY = settings(max_examples=60, deadline=None,
                      suppress_health_check=[HealthCheck.too_slow])  # fmt: skip

@@ -79,3 +79,19 @@ def test_audits_read_the_index_instead_of_encoding_training_text(
 def test_index_of_missing_file_exits_2(tmp_path: Path) -> None:
     result = runner.invoke(app, ["index", "build", str(tmp_path / "nope.jsonl")])
     assert result.exit_code == 2 and "nope.jsonl" in result.output
+
+
+def test_index_build_takes_cache_dir_like_the_other_commands(files, tmp_path: Path) -> None:
+    """`--cache-dir` names the same folder as `--out` (which still works), and is the name its
+    errors give."""
+    train, _ = files
+    result = runner.invoke(app, ["index", "build", str(train), "--cache-dir", str(tmp_path / "c"),
+                                 "--batch-size", "256", "-f", "json", "-q"])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    folder = Path(json.loads(result.stdout)["directory"])
+    assert folder.is_relative_to(tmp_path / "c") and (folder / "index.json").is_file()
+    assert sorted(p.name for p in folder.glob("*.npy")) == ["0-256.npy", "256-44.npy"]
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    bad = runner.invoke(app, ["index", "build", str(train), "--cache-dir", str(blocker / "idx")])
+    assert bad.exit_code == 2 and "--cache-dir" in bad.stderr and "is a file" in bad.stderr

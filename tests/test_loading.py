@@ -195,3 +195,47 @@ def test_arc_answer_keys_are_looked_up_among_the_choice_labels(tmp_path: Path) -
     path.write_text("".join(json.dumps(row) + "\n" for row in rows))
     with pytest.raises(InputError, match=r"arc.jsonl:1.*'E' is not one of the choice labels"):
         load_corpus(str(path), LoadOptions(label_field="answerKey"))
+
+
+def test_label_text_files_named_all_read_like_the_cards(tmp_path: Path) -> None:
+    """A local `.all` file (the Kim 2014 `LABEL TEXT` format the TREC card ships) reads with the
+    card's parser: the first token is the label, the rest the text; a tab works like a space."""
+    path = write(tmp_path / "mine.all", "NUM How far is Aspen ?\n\nHUM\tWho was Galileo ?\n")
+    corpus = load_corpus(str(path))
+    assert corpus.texts == ["How far is Aspen ?", "Who was Galileo ?"]
+    assert corpus.column("label") == ["NUM", "HUM"]
+    gz = tmp_path / "mine.all.gz"
+    gz.write_bytes(gzip.compress(path.read_bytes()))
+    assert load_corpus(str(gz)).texts == corpus.texts
+
+
+@pytest.mark.parametrize(("line", "why"), [
+    ("5", "holds the label '5' but no text after it"),
+    ("5   ", "holds the label '5' but no text after it"),
+    (" How far is Aspen ?", "starts with whitespace, so it has no label"),
+])  # fmt: skip
+def test_label_text_line_without_text_names_the_line(tmp_path: Path, line: str, why: str) -> None:
+    path = write(tmp_path / "bad.all", f"4 Who was Galileo ?\n{line}\n")
+    with pytest.raises(InputError) as error:
+        load_corpus(str(path))
+    assert str(error.value) == (
+        f"{path}:2: {why}; expected `LABEL TEXT` (a label, one space or tab, then the text). "
+        "Fix the line, or pass --skip-bad-lines to skip such lines (they are counted in the "
+        "report)."
+    )
+    skipped = load_corpus(str(path), LoadOptions(read=ReadOptions(skip_bad_lines=True)))
+    assert skipped.texts == ["Who was Galileo ?"] and skipped.skipped_lines == 1
+
+
+def test_a_copy_of_a_shipped_split_reads_as_the_card_does(tmp_path: Path) -> None:
+    """TREC's shipped test split, copied as a user file: the same texts, the raw labels (the
+    card maps 0..5 to its label names), and the same for the ISO-8859-1 training split."""
+    from auditor.cards import cards_dir
+
+    for split, encoding in (("test", None), ("train", "iso-8859-1")):
+        path = copy_as(cards_dir() / "data" / "trec" / f"TREC.{split}.all", tmp_path, "t.all")
+        copy = load_corpus(str(path), LoadOptions(encoding=encoding))
+        card = load_corpus(f"trec:{split}")
+        assert copy.texts == card.texts and len(copy) == {"test": 500, "train": 5452}[split]
+        names = ["DESC", "ENTY", "ABBR", "HUM", "LOC", "NUM"]
+        assert [names[int(label)] for label in copy.column("label")] == card.column("label")

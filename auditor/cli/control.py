@@ -45,7 +45,7 @@ def control(
     output: opt.JsonOutput = None,
     models: opt.ModelOptions = None,
     runtime: opt.Runtime = None,
-    data: opt.DataOptions = None,
+    data: opt.PairedDataOptions = None,
 ) -> None:
     """Fine-tune a control model on the training data and score it on the benchmark.
 
@@ -62,7 +62,7 @@ def control(
         learning_rates=tuple(lr) if lr else None, batch_size=batch_size, seeds=seeds,
         split_seed=runtime.seed,
     )  # fmt: skip
-    bench_corpus, train_corpus = data.load([bench, train], quiet)
+    bench_corpus, train_corpus = data.load([(bench, "bench"), (train, "train")], quiet)
     spec = task_of(bench_corpus, train_corpus)
     with progress_bar(quiet) as on_progress:
         result = run_control(

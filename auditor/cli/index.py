@@ -1,4 +1,6 @@
-"""`audit index build DATA [--out DIR]`: precompute and cache what the probes need for a corpus."""
+"""`audit index build DATA [--cache-dir DIR]`: precompute and cache what the probes need for a
+corpus. `--cache-dir` is the name every other command gives its cache folder; `--out` stays as
+the older name, so existing scripts keep working."""
 
 from pathlib import Path
 from typing import Annotated
@@ -20,10 +22,11 @@ def build(
     out: Annotated[
         Path | None,
         typer.Option(
+            "--cache-dir",
             "--out",
             "-o",
             help="Cache folder to write (default $AUDIT_CACHE_DIR or ~/.cache/audit); later "
-            "audits read it through --cache-dir.",
+            "audits read it through their --cache-dir. --out is its older name.",
             envvar="AUDIT_CACHE_DIR",
         ),
     ] = None,
@@ -53,7 +56,7 @@ def build(
     from auditor.index import build_index
 
     device = opt.check_device(device)
-    out = opt.check_folder(out, "--out")
+    out = opt.check_folder(out, "--cache-dir/--out")
     (corpus,) = reading.load([data], quiet)
     with progress_bar(quiet) as on_progress:
         report = build_index(

@@ -10,7 +10,7 @@ import dataclasses
 import functools
 import inspect
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -26,6 +26,7 @@ from auditor.report import Report
 
 if TYPE_CHECKING:
     from auditor.corpus import Corpus
+    from auditor.loading import LoadOptions
 
 DEFAULT_SEED = 0
 """The one default seed of every command."""
@@ -110,23 +111,31 @@ def check_file(path: Path | None, option: str) -> Path | None:
 
 @dataclass
 class DataOptions:
-    """How DATA arguments are read."""
+    """How DATA arguments are read.
+
+    `--text-field`, `--label-field` and `--encoding` apply to files, folders and hub data, never
+    to a card: a card declares its own fields and encoding, so in `--train trec:train --bench
+    my.jsonl --text-field question` the field names my.jsonl's text, not TREC's.
+    """
 
     text_field: Annotated[
         str | None,
         typer.Option(
             "--text-field",
-            help="Field holding the text: a name, a dotted path, or a template like '{q}\\n{a}'.",
+            help="Field holding the text of DATA files, folders and hub data (cards declare "
+            "their own): a name, a dotted path, or a template like '{q}\\n{a}'.",
         ),
     ] = None
     label_field: Annotated[
-        str | None, typer.Option("--label-field", help="Field holding the label.")
+        str | None,
+        typer.Option("--label-field", help="Field holding the label (not for cards)."),
     ] = None
     encoding: Annotated[
         str | None,
         typer.Option(
             "--encoding",
-            help="Text encoding of local files (default strict UTF-8; `auto` detects and reports).",
+            help="Text encoding of local files (default strict UTF-8; `auto` detects and "
+            "reports; cards declare their own).",
         ),
     ] = None
     skip_bad_lines: Annotated[
@@ -137,24 +146,74 @@ class DataOptions:
         int, typer.Option("--max-line-chars", min=1, help="Longest line accepted in a text file.")
     ] = 10_000_000
 
-    def load(self, specs: list[str], quiet: bool) -> list["Corpus"]:
-        """Load each DATA argument, printing what loading decided (encodings, skipped lines)."""
-        from auditor.loading import LoadOptions, load_corpus  # datasets: not for `--help`
+    def side_fields(self, side: str | None) -> tuple[str | None, str | None]:
+        """The (text, label) fields the user named for this side only; none in one-sided
+        commands, whose shared options already name their one DATA."""
+        return None, None
+
+    def load(self, specs: Sequence[str | tuple[str, str]], quiet: bool) -> list["Corpus"]:
+        """Load each DATA argument, a spec or a (spec, side) pair with side `train` or `bench`,
+        printing what loading decided (encodings, skipped lines, options a card ignores)."""
+        from auditor.loading import load_corpus  # datasets: not for `--help`
+
+        corpora = []
+        for item in specs:
+            spec, side = (item, None) if isinstance(item, str) else item
+            corpus = load_corpus(spec, self._options(spec, side, quiet))
+            for message in corpus.notes:
+                note(message, quiet)
+            corpora.append(corpus)
+        return corpora
+
+    def _options(self, spec: str, side: str | None, quiet: bool) -> "LoadOptions":
+        """Per-side fields win; shared ones apply unless `spec` is a card (then a note says so)."""
+        from auditor.loading import LoadOptions, is_card_spec
         from auditor.loading.readers import ReadOptions
 
-        options = LoadOptions(
-            text_field=self.text_field,
-            label_field=self.label_field,
-            encoding=self.encoding,
+        own_text, own_label = self.side_fields(side)
+        card = is_card_spec(spec)
+        shared = {"--text-field": self.text_field, "--label-field": self.label_field,
+                  "--encoding": self.encoding}  # fmt: skip
+        if card and (ignored := [name for name, value in shared.items() if value is not None]):
+            hint = f"; --{side}-text-field and --{side}-label-field do" if side else ""
+            note(f"{spec}: a card declares its own fields and encoding, so {', '.join(ignored)} "
+                 f"do not apply to it{hint}", quiet)  # fmt: skip
+        return LoadOptions(
+            text_field=own_text or (None if card else self.text_field),
+            label_field=own_label or (None if card else self.label_field),
+            encoding=None if card else self.encoding,
             read=ReadOptions(
                 max_line_chars=self.max_line_chars, skip_bad_lines=self.skip_bad_lines
             ),
         )
-        corpora = [load_corpus(spec, options) for spec in specs]
-        for corpus in corpora:
-            for message in corpus.notes:
-                note(message, quiet)
-        return corpora
+
+
+@dataclass
+class PairedDataOptions(DataOptions):
+    """`DataOptions` of commands with a training and a benchmark side (overlap, shift, control,
+    run): the two sides are often different formats, so each may name its own fields."""
+
+    train_text_field: Annotated[
+        str | None,
+        typer.Option("--train-text-field", help="--text-field for --train only (cards too)."),
+    ] = None
+    bench_text_field: Annotated[
+        str | None,
+        typer.Option("--bench-text-field", help="--text-field for --bench only (cards too)."),
+    ] = None
+    train_label_field: Annotated[
+        str | None,
+        typer.Option("--train-label-field", help="--label-field for --train only (cards too)."),
+    ] = None
+    bench_label_field: Annotated[
+        str | None,
+        typer.Option("--bench-label-field", help="--label-field for --bench only (cards too)."),
+    ] = None
+
+    def side_fields(self, side: str | None) -> tuple[str | None, str | None]:
+        if side not in ("train", "bench"):
+            return None, None
+        return getattr(self, f"{side}_text_field"), getattr(self, f"{side}_label_field")
 
 
 @dataclass

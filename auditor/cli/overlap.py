@@ -31,7 +31,7 @@ def overlap(
     probes: ProbeOptions = None,
     output: opt.Output = None,
     runtime: opt.Runtime = None,
-    data: opt.DataOptions = None,
+    data: opt.PairedDataOptions = None,
 ) -> None:  # fmt: skip
     """Find benchmark items that leaked into the training data.
 
@@ -47,7 +47,7 @@ def overlap(
                  "embedding": {"threshold": embedding_threshold}}  # fmt: skip
     built = probes.build(names, {"seed": runtime.seed, "model": probes.encoder,
                                  "device": runtime.device}, shortcuts)  # fmt: skip
-    bench_corpus, train_corpus = data.load([bench, train], runtime.quiet)
+    bench_corpus, train_corpus = data.load([(bench, "bench"), (train, "train")], runtime.quiet)
     encoder = Encoder(probes.encoder, device=runtime.device, cache_dir=runtime.cache_dir)
     with progress_bar(runtime.quiet) as on_progress:
         report = run_overlap(

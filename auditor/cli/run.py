@@ -39,7 +39,7 @@ def run(
     models: opt.ModelOptions = None,
     output: opt.Output = None,
     runtime: opt.Runtime = None,
-    data: opt.DataOptions = None,
+    data: opt.PairedDataOptions = None,
 ) -> None:
     """Audit a model's benchmark score: overlap, shift, controls and attribution.
 
@@ -54,8 +54,8 @@ def run(
         raise InputError(f"--budget must be one of {', '.join(BUDGETS)}, not {budget!r}.")
     names = probes.names(KINDS, "audit run")
     probe_params = probes.params(selected=names)
-    (bench_corpus,) = data.load([bench], runtime.quiet)
-    (train_corpus,) = data.load([default_train(bench_corpus, train)], runtime.quiet)
+    (bench_corpus,) = data.load([(bench, "bench")], runtime.quiet)
+    (train_corpus,) = data.load([(default_train(bench_corpus, train), "train")], runtime.quiet)
     with progress_bar(runtime.quiet) as on_progress:
         report = run_audit(
             model, bench_corpus, train_corpus, base=base, budget=budget, seeds=seeds,

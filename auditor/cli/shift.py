@@ -45,7 +45,7 @@ def shift(
     probes: ProbeOptions = None,
     output: opt.Output = None,
     runtime: opt.Runtime = None,
-    data: opt.DataOptions = None,
+    data: opt.PairedDataOptions = None,
 ) -> None:  # fmt: skip
     """Test whether the benchmark is drawn from the training distribution.
 
@@ -63,7 +63,7 @@ def shift(
     if permutations is not None:
         shared["n_permutations"] = permutations
     built = probes.build(names, shared)
-    bench_corpus, train_corpus = data.load([bench, train], runtime.quiet)
+    bench_corpus, train_corpus = data.load([(bench, "bench"), (train, "train")], runtime.quiet)
     encoder = Encoder(probes.encoder, device=runtime.device, cache_dir=runtime.cache_dir)
     with progress_bar(runtime.quiet) as on_progress:
         report = run_shift(

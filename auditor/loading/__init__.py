@@ -2,7 +2,8 @@
 
 DATA is one of (DESIGN.md):
 - a card name with an optional split: `trec`, `trec:train`, `gsm8k:test`;
-- a local file: `.jsonl .json .csv .tsv .parquet .txt`, optionally gzip-compressed as `NAME.gz`;
+- a local file: `.jsonl .json .csv .tsv .parquet .txt .all` (`.all`: `LABEL TEXT` lines, the
+  format of the shipped TREC and SST-2 files), optionally gzip-compressed as `NAME.gz`;
 - a folder written by `datasets.save_to_disk`, optionally `DIR:SPLIT` for a DatasetDict;
 - `hf:ORG/NAME[:CONFIG][:SPLIT]` for users with a network (or a warm hub cache).
 
@@ -66,6 +67,15 @@ def load_corpus(spec: str, options: LoadOptions | None = None) -> Corpus:
     if any(sep in spec for sep in ("/", "\\", ".")):
         raise InputError(f"{spec}: no such file or folder. Check the path.")
     raise InputError(cards._unknown_card_message(name) + f" ({spec!r} is not a file either.)")
+
+
+def is_card_spec(spec: str) -> bool:
+    """Whether `load_corpus` reads `spec` as a built-in card (a file or folder of that name wins,
+    as it does there): the CLI's shared field and encoding options skip cards, whose own YAML
+    declares both."""
+    if spec.startswith(HUB_PREFIX) or _split_path_spec(spec)[0] is not None:
+        return False
+    return cards.is_card(spec.partition(":")[0])
 
 
 def _split_path_spec(spec: str) -> tuple[Path | None, str | None]:

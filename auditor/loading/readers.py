@@ -48,8 +48,11 @@ READERS: dict[str, Callable[[str, Path, ReadOptions], ReadResult]] = {}
 
 SUFFIX_FORMATS = {
     ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json", ".csv": "csv", ".tsv": "tsv",
-    ".parquet": "parquet", ".txt": "txt",
+    ".parquet": "parquet", ".txt": "txt", ".all": "label_text",
 }  # fmt: skip
+"""Format by suffix (after any `.gz`). `.all` is the `LABEL TEXT` format of the Kim (2014)
+files the TREC card ships (`TREC.train.all`), so a copy of one, or a file written like one, reads
+with the card's own parser."""
 
 
 def reader(name: str) -> Callable:
@@ -151,11 +154,27 @@ def read_txt(text: str, path: Path, options: ReadOptions) -> ReadResult:
     return _read_lines(text, path, options, lambda line, where: {"text": line})
 
 
+_LABEL = re.compile(r"(\S+)\s")
+"""A label: the line's first whitespace-free token, then one whitespace character. The Kim
+(2014) files use one space (`5 How far is it from Denver to Aspen ?`); a tab is read the same
+way, never as part of the label."""
+
+
 def _label_text(line: str, where: str) -> Record:
-    label, _, body = line.partition(" ")
-    if not label or not body.strip():
-        raise _BadLine("expected `LABEL TEXT` (a label, one space, then the text).")
-    return {"label": label, "text": body}
+    """`LABEL TEXT`, the format of the shipped TREC and SST-2 files and of local `.all` files."""
+    if line[0].isspace():
+        raise _BadLine(
+            "starts with whitespace, so it has no label; expected `LABEL TEXT` (a label, one "
+            "space or tab, then the text)."
+        )
+    match = _LABEL.match(line)
+    if match is None or not line[match.end() :].strip():
+        label = line.split()[0]
+        raise _BadLine(
+            f"holds the label {label!r} but no text after it; expected `LABEL TEXT` (a label, "
+            "one space or tab, then the text)."
+        )
+    return {"label": match.group(1), "text": line[match.end() :]}
 
 
 @reader("label_text")
