@@ -5,7 +5,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from auditor.render.sections import MODELS, Figure
+from auditor.render.sections import BOUND_SIGNS, MODELS, Figure
 
 _COLOURS = {"candidate": "#1f77b4", "scratch": "#d62728", "pretrained": "#2ca02c"}
 _LINE = {  # the candidate dashed on top: it often coincides with the pretrained control
@@ -42,9 +42,10 @@ def _shares(ax, data: dict) -> None:
             for n, v in zip(names, values, strict=True)
         ],
     ]
-    ax.barh(
-        names, values, xerr=errors, color=["#d62728", "#2ca02c", "#7f7f7f"][: len(names)], capsize=4
-    )
+    # a bound (a control had not converged) is labelled with its sign, as the tables print it
+    labels = [f"{BOUND_SIGNS.get(data[n].get('bound'), '')}{n}" for n in names]
+    colours = ["#d62728", "#2ca02c", "#7f7f7f"][: len(names)]
+    ax.barh(labels, values, xerr=errors, color=colours, capsize=4)
     ax.axvline(0, color="black", linewidth=0.8)
     ax.set_xlabel("share of accuracy above chance")
 
