@@ -132,7 +132,10 @@ def load_config(model: str, trust_remote_code: bool = False):
     from transformers import AutoConfig
 
     quiet_transformers()
-    return AutoConfig.from_pretrained(resolve_model(model), trust_remote_code=trust_remote_code)
+    try:
+        return AutoConfig.from_pretrained(resolve_model(model), trust_remote_code=trust_remote_code)
+    except (OSError, ValueError) as error:  # offline hub id, unreadable or foreign config.json
+        raise InputError(f"{model}: cannot read its config ({error}).") from error
 
 
 def build_from_config(model: str, head: TaskHead, seed: int, **config_overrides):

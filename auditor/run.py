@@ -24,7 +24,7 @@ from auditor.controls import ControlPlan, ControlResult, run_control
 from auditor.corpus import Corpus
 from auditor.embeddings import Encoder, resolve_device
 from auditor.errors import InputError
-from auditor.models import load_model, load_tokenizer
+from auditor.models import load_config, load_model, load_tokenizer
 from auditor.overlap import assemble as assemble_overlap
 from auditor.provenance import git_hash, provenance
 from auditor.report import ControlSummary, ModelScore, OverlapReport, RunReport, ShiftReport
@@ -54,13 +54,13 @@ def default_train(bench: Corpus, train: str | None) -> str:
 def score_candidate(model: str, spec: TaskSpec, bench: Corpus, device: str, **load) -> Any:
     """The candidate's evaluation, or None when it has no head for this task (a base model)."""
     task = TASKS.get(spec.task)
+    if task.why_unfit(load_config(model, load.get("trust_remote_code", False)), spec):
+        return None  # decided from the config: no weights loaded for a model that cannot answer
     try:
         network = load_model(model, task.head, **load).to(resolve_device(device))
     except InputError:
         if task.head == "causal":
             raise
-        return None
-    if not task.fits(network, spec):
         return None
     tokenizer = load_tokenizer(model, trust_remote_code=load.get("trust_remote_code", False))
     return task.evaluate(network, tokenizer, bench, spec)

@@ -186,6 +186,8 @@ CASES = [
     ("eval-batch-size-zero", ["eval", "--model", "minilm", "--bench", G, "--batch-size", "0"],
      ["--batch-size"]),
     ("eval-missing-bench", ["eval", "--model", "minilm", "--bench", "gone.jsonl"], ["gone.jsonl"]),
+    ("eval-hub-model-offline", ["eval", "--model", "hf:nobody/nothing", "--bench", "trec:test"],
+     ["hf:nobody/nothing", "config"]),
     ("eval-out-is-folder", ["eval", "--model", "minilm", "--bench", G, "--out", "{dir}"],
      ["--out", "folder"]),
     ("control-bad-init", CONTROL + ["--init", "random"], ["--init", "'random'"]),

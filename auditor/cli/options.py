@@ -299,13 +299,6 @@ class Output:
             check_file(path, "--out")
             format_of(path)  # an unknown suffix fails now, not after the audit
 
-    def only(self, *formats: str, command: str) -> None:
-        """Refuse formats a command's output has no layout for (its result is no report)."""
-        wrong = [self.format] if self.format not in formats else []
-        wrong += [str(p) for p in self.paths if format_of(p).name not in formats]
-        if wrong:
-            raise InputError(f"`{command}` writes {' or '.join(formats)} only, not {wrong[0]}.")
-
     def write(self, quiet: bool, render_as: Callable[[str], str]) -> None:
         """Write every `--out` file atomically, each rendered in its suffix's format."""
         for path in self.paths:
