@@ -32,6 +32,8 @@ bench: $(STAMP)
 	$(BIN)/python -m benchmarks.ngram
 	$(BIN)/python -m benchmarks.minhash
 	$(BIN)/python -m benchmarks.embeddings
+	$(BIN)/python -m benchmarks.windows
+	$(BIN)/python -m benchmarks.rewrites
 	$(BIN)/python -m benchmarks.shift
 
 clean:

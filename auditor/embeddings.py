@@ -125,22 +125,33 @@ class Encoder:
                 out[rows] = pooled.cpu().numpy()
         return out
 
-    def corpus_dir(self, fingerprint: str) -> Path:
-        """Where this encoder's embeddings of the corpus `fingerprint` are cached."""
-        return self.cache_dir / "embeddings" / self.key / fingerprint
+    def corpus_dir(self, fingerprint: str, variant: str = "") -> Path:
+        """Where this encoder's embeddings of the corpus `fingerprint` are cached; `variant`
+        names a derived text (windows, skeletons: `probes.windows.Windowing.key`)."""
+        folder = "-".join(filter(None, (fingerprint, variant)))
+        return self.cache_dir / "embeddings" / self.key / folder
 
-    def cached(self, fingerprint: str, start: int, count: int) -> np.ndarray | None:
-        """The cached embeddings of rows start..start+count, or None when not cached."""
-        array = load_array(self.corpus_dir(fingerprint) / f"{start}-{count}.npy")
-        if array is None or array.shape != (count, self.dimension):
+    def cached(
+        self, fingerprint: str, start: int, count: int, variant: str = ""
+    ) -> np.ndarray | None:
+        """The cached embeddings of rows start..start+count (of `count` rows when no variant
+        is named; a variant's row count is its own), or None when not cached."""
+        array = load_array(self.corpus_dir(fingerprint, variant) / f"{start}-{count}.npy")
+        if array is None or array.shape[1:] != (self.dimension,):
+            return None
+        if not variant and len(array) != count:
             return None
         return array
 
-    def encode_cached(self, texts: Sequence[str], fingerprint: str, start: int) -> np.ndarray:
-        """`encode`, read from / written to the cache under (fingerprint, start, len(texts))."""
-        cached = self.cached(fingerprint, start, len(texts))
-        if cached is not None:
+    def encode_cached(
+        self, texts: Sequence[str], fingerprint: str, start: int, variant: str = "", rows: int = 0
+    ) -> np.ndarray:
+        """`encode`, read from / written to the cache under (fingerprint, variant, start, rows):
+        `rows` is the number of corpus rows the texts come from (default: one text per row)."""
+        rows = rows or len(texts)
+        cached = self.cached(fingerprint, start, rows, variant)
+        if cached is not None and len(cached) == len(texts):
             return cached
         embeddings = self.encode(texts)
-        save_array(self.corpus_dir(fingerprint) / f"{start}-{len(texts)}.npy", embeddings)
+        save_array(self.corpus_dir(fingerprint, variant) / f"{start}-{rows}.npy", embeddings)
         return embeddings

@@ -1,7 +1,11 @@
 """`audit index build`: precompute what the probes need for a corpus, ahead of the audits.
 
 The costly part of an audit that depends on the training corpus alone is its embeddings (the
-embedding probe embeds every training item; the shift probes a sample). The index writes them to
+embedding probe embeds every training document's windows; the shift probes a sample of whole
+documents). The windows' width follows the benchmark (`probes.windows`), so the index embeds
+them at one width (`--window`, default 64 words); an audit whose benchmark asks for another
+width encodes its windows itself. The calibration's null sample (2,000 training openings whose
+lengths follow the benchmark) is encoded by each audit. The index writes them to
 the cache under exactly the keys the streamed pass reads (encoder, corpus fingerprint, batch row
 range), so a later `audit overlap / shift / run` with the same cache folder and batch size finds
 every batch embedded and encodes only the benchmark. The n-gram, MinHash and exact probes index
@@ -21,6 +25,7 @@ from auditor.cache import atomic_write_text
 from auditor.corpus import Corpus
 from auditor.embeddings import Encoder
 from auditor.report import SCHEMA_VERSION
+from probes.windows import Windowing
 
 Progress = Callable[[str, int, int], None]
 
@@ -32,6 +37,8 @@ class IndexReport(BaseModel):
     corpus: dict[str, object]
     encoder: dict[str, object]
     batch_size: int
+    windows: str | None = None
+    """The embedding probe's windows also embedded (`probes.windows.Windowing.key`)."""
     batches: int
     batches_reused: int
     directory: str
@@ -45,9 +52,11 @@ def build_index(
     encoder: Encoder,
     *,
     batch_size: int,
+    windowing: Windowing | None = None,
     on_progress: Progress | None = None,
 ) -> IndexReport:
-    """Embed every batch of `corpus` not already cached; write the manifest."""
+    """Embed every batch of `corpus` not already cached (and its windows, when `windowing` is
+    given, under the keys the embedding probe reads); write the manifest."""
     progress = on_progress or (lambda stage, done, total: None)
     started = time.perf_counter()
     fingerprint, total = corpus.fingerprint, len(corpus)
@@ -59,6 +68,10 @@ def build_index(
             reused += 1
         else:
             encoder.encode_cached(batch.texts, fingerprint, batch.start)
+        if windowing is not None and not windowing.whole(batch.texts):
+            windows, _ = windowing.split(batch.texts)
+            encoder.encode_cached([windowing.encoded_text(w) for w in windows], fingerprint,
+                                  batch.start, windowing.key, rows=len(batch.texts))  # fmt: skip
         progress("embedding corpus", batch.start + len(batch.texts), total)
     report = IndexReport(
         corpus=corpus.describe(),
@@ -70,6 +83,7 @@ def build_index(
             "dimension": encoder.dimension,
         },
         batch_size=batch_size,
+        windows=windowing.key if windowing else None,
         batches=batches,
         batches_reused=reused,
         directory=str(encoder.corpus_dir(fingerprint)),

@@ -7,10 +7,13 @@ report renders without the corpora.
 """
 
 from collections.abc import Sequence
+from dataclasses import asdict
 
+from auditor.calibration import DEFAULT_FPR, Calibration, calibrate, null_context
 from auditor.corpus import Corpus
 from auditor.excerpt import excerpt
 from auditor.report import (
+    CalibrationInfo,
     CorpusInfo,
     ItemProbe,
     MatchInfo,
@@ -22,6 +25,8 @@ from auditor.report import (
 from auditor.scan import DEFAULT_BATCH_SIZE, Progress, run_probes
 from probes import build_probes, probes_of_kind
 from probes.base import FitContext, Probe, ProbeResult
+from probes.null import DEFAULT_SIZE as DEFAULT_NULL_SIZE
+from probes.null import NullSample
 
 KINDS = ("overlap",)
 
@@ -34,13 +39,19 @@ def run_overlap(
     context: FitContext | None = None,
     batch_size: int = DEFAULT_BATCH_SIZE,
     on_progress: Progress | None = None,
+    fpr: float = DEFAULT_FPR,
+    null_size: int = DEFAULT_NULL_SIZE,
+    seed: int = 0,
 ) -> OverlapReport:
-    """Run the overlap probes (default: every registered one) in one pass; the report."""
+    """Run the overlap probes (default: every registered one) in one pass; the report, with the
+    calibrated probes' thresholds set at false-positive rate `fpr` (0: their fixed thresholds)."""
     probes = list(probes) if probes is not None else build_probes(probes_of_kind(*KINDS))
+    context = null_context(train, bench, probes, context or FitContext(), fpr=fpr,
+                           size=null_size, seed=seed)  # fmt: skip
     results = run_probes(
         train, bench, probes, context=context, batch_size=batch_size, on_progress=on_progress
     )
-    return assemble(train, bench, probes, results)
+    return assemble(train, bench, probes, results, null=context.null, fpr=fpr)
 
 
 def provided(probes: Sequence[Probe]) -> dict[str, str]:
@@ -53,9 +64,19 @@ def provided(probes: Sequence[Probe]) -> dict[str, str]:
 
 
 def assemble(
-    train: Corpus, bench: Corpus, probes: Sequence[Probe], results: Sequence[ProbeResult]
+    train: Corpus,
+    bench: Corpus,
+    probes: Sequence[Probe],
+    results: Sequence[ProbeResult],
+    *,
+    null: NullSample | None = None,
+    fpr: float = DEFAULT_FPR,
 ) -> OverlapReport:
-    """Per-item union verdict, evidence texts of flagged items, per-probe summaries."""
+    """Per-item union verdict (calibrated at `fpr` when the pass scored a null sample),
+    evidence texts of flagged items, per-probe summaries."""
+    calibration: Calibration | None = None
+    if null is not None:
+        results, calibration = calibrate(list(results), null, fpr)
     ids = bench.ids
     flagged_rows = [i for i in range(len(ids)) if any(r.items[i].flagged for r in results)]
     bench_texts = bench.texts_at(flagged_rows)
@@ -93,6 +114,7 @@ def assemble(
                 params=result.params,
                 method=result.method,
                 threshold=result.threshold,
+                estimated_fpr=calibration.probe_fpr.get(result.probe) if calibration else None,
                 flagged=result.flagged,
                 fraction=result.fraction,
                 info=result.info,
@@ -100,6 +122,7 @@ def assemble(
             for result in results
         },
         provides=provided(probes),
+        calibration=CalibrationInfo(**asdict(calibration)) if calibration else None,
         summary=Summary(flagged=flagged, fraction=flagged / len(items) if items else 0.0),
         items=items,
     )

@@ -28,7 +28,7 @@ from pydantic import BaseModel, Field, ValidationError, model_validator
 from auditor import __version__
 from auditor.errors import InputError
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 """2: report kinds, probe kinds/methods/thresholds, typed shift tests, evidence texts."""
 
 EXCERPT_CHARS = 400
@@ -58,7 +58,10 @@ class ProbeSummary(BaseModel):
     method: str
     """The probe's own one-line summary of its parameters (what the tables show)."""
     threshold: float | None = None
-    """The score at which an item is flagged, where one number decides it."""
+    """The score at which an item is flagged, where one number decides it (calibrated probes:
+    flagged when the score is above it)."""
+    estimated_fpr: Fraction | None = None
+    """Calibrated probes: the rate at which this probe alone flags the null sample."""
     flagged: Count
     fraction: Fraction
     info: dict[str, Any] = {}
@@ -103,6 +106,23 @@ class PassReport(BaseModel):
     """Measure -> the probe of this report that supplies it (`Probe.provides`)."""
 
 
+class CalibrationInfo(BaseModel):
+    """How the calibrated probes' thresholds were set (`auditor.calibration`)."""
+
+    fpr: Fraction
+    """The target false-positive rate (`--fpr`)."""
+    estimated_fpr: Fraction
+    """The combined verdict's rate on the null sample."""
+    queries: Count
+    dropped: Count
+    copies: Count
+    allowed: int
+    thresholds: dict[str, float | None]
+    probe_fpr: dict[str, Fraction]
+    seed: int
+    method: str
+
+
 class OverlapReport(PassReport):
     """DESIGN.md's overlap contract (`audit overlap --format json`)."""
 
@@ -110,6 +130,8 @@ class OverlapReport(PassReport):
     probes: dict[str, ProbeSummary]
     summary: Summary
     items: list[OverlapItem]
+    calibration: CalibrationInfo | None = None
+    """Set when thresholds were calibrated on a null sample; None: fixed thresholds."""
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:

@@ -20,11 +20,13 @@ import numpy as np
 from auditor import __version__, cards
 from auditor.attribution import Scores, attribute
 from auditor.cache import atomic_write_text, default_cache_dir
+from auditor.calibration import DEFAULT_FPR, null_context
 from auditor.controls import ControlPlan, ControlResult, run_control
 from auditor.corpus import Corpus
 from auditor.embeddings import Encoder, resolve_device
 from auditor.errors import InputError
 from auditor.models import load_config, load_model, load_tokenizer
+from auditor.overlap import DEFAULT_NULL_SIZE
 from auditor.overlap import assemble as assemble_overlap
 from auditor.provenance import git_hash, provenance
 from auditor.report import ControlSummary, ModelScore, OverlapReport, RunReport, ShiftReport
@@ -77,6 +79,9 @@ def probe_reports(
     cache_dir: Path | None,
     batch_size: int,
     on_progress: Progress | None,
+    fpr: float = DEFAULT_FPR,
+    null_size: int = DEFAULT_NULL_SIZE,
+    seed: int = 0,
 ) -> tuple[OverlapReport, ShiftReport]:
     """The overlap and shift reports from one streamed pass, cached by everything that
     determines them (data fingerprints and sources, probe parameters, tool version and git hash),
@@ -84,6 +89,7 @@ def probe_reports(
     identity = {
         "train": [train.source, train.fingerprint], "bench": [bench.source, bench.fingerprint],
         "probes": {probe.name: probe.get_params() for probe in probes}, "alpha": alpha,
+        "calibration": [fpr, null_size, seed],
         "batch_size": batch_size, "tool": [__version__, git_hash()],
     }  # fmt: skip
     digest = hashlib.sha256(json.dumps(identity, sort_keys=True, default=str).encode())
@@ -95,10 +101,12 @@ def probe_reports(
         except (ValueError, KeyError, TypeError):
             pass  # unreadable: recompute and overwrite
     context = FitContext(encoder=Encoder(encoder, device=device, cache_dir=cache_dir))
+    context = null_context(train, bench, probes, context, fpr=fpr, size=null_size, seed=seed)
     results = run_probes(train, bench, probes, context=context, batch_size=batch_size,
                          on_progress=on_progress)  # fmt: skip
     pairs = list(zip(probes, results, strict=True))
-    overlap = assemble_overlap(train, bench, *_of_kind(pairs, "overlap"))
+    overlap = assemble_overlap(train, bench, *_of_kind(pairs, "overlap"), null=context.null,
+                               fpr=fpr)  # fmt: skip
     shift = assemble_shift(train, bench, *_of_kind(pairs, "shift"), alpha)
     payload = {"overlap": overlap.model_dump(mode="json"), "shift": shift.model_dump(mode="json")}
     atomic_write_text(path, json.dumps(payload))
@@ -129,6 +137,8 @@ def run_audit(
     probe_names: list[str] | None = None,
     probe_params: dict[str, dict[str, Any]] | None = None,
     encoder: str = "minilm",
+    fpr: float = DEFAULT_FPR,
+    null_size: int = DEFAULT_NULL_SIZE,
     on_progress: Progress | None = None,
 ) -> RunReport:
     load = {"allow_pickle": allow_pickle, "trust_remote_code": trust_remote_code}
@@ -141,7 +151,8 @@ def run_audit(
     overlap, shift = probe_reports(train, bench, probes=probes, encoder=encoder, alpha=alpha,
                                    device=device,
                                    cache_dir=cache_dir, batch_size=batch_size,
-                                   on_progress=on_progress)  # fmt: skip
+                                   on_progress=on_progress, fpr=fpr, null_size=null_size,
+                                   seed=seed)  # fmt: skip
     evaluated = score_candidate(model, spec, bench, device, **load)
     base = base or model
     if evaluated is None and base != model:
@@ -181,7 +192,7 @@ def run_audit(
                             residual_by_construction=evaluated is None)  # fmt: skip
     config = {"model": model, "base": base, "bench": bench.source, "train": train.source,
               "budget": budget, "seeds": plan.seeds, "alpha": alpha, "seed": seed,
-              "device": device, "batch_size": batch_size,
+              "device": device, "batch_size": batch_size, "fpr": fpr, "null_size": null_size,
               "probes": [probe.name for probe in probes]}  # fmt: skip
     return RunReport(
         provenance=provenance(),

@@ -17,6 +17,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from auditor.corpus import Corpus
 from auditor.errors import InputError
 from probes.base import FEATURES, FitContext, Probe, ProbeResult, TrainBatch
+from probes.null import NullSample
 
 DEFAULT_BATCH_SIZE = 1024
 """Training items per batch: 1,024 measured fastest (256-2,048) for the n-gram scan."""
@@ -62,7 +63,7 @@ def run_probes(
         scan for scan, probe in zip(scans, probes, strict=True) if probe.requires & BATCH_FEATURES
     ]
     if train is not None and streaming:
-        _stream(train, streaming, _features(probes), batch_size, progress)
+        _stream(train, streaming, _features(probes), batch_size, progress, context.null)
     return [scan.finish() for scan in scans]
 
 
@@ -71,7 +72,12 @@ def _features(probes: Sequence[Probe]) -> frozenset[str]:
 
 
 def _stream(
-    train: Corpus, scans: list, features: frozenset[str], batch_size: int, progress: Progress
+    train: Corpus,
+    scans: list,
+    features: frozenset[str],
+    batch_size: int,
+    progress: Progress,
+    null: NullSample | None,
 ) -> None:
     fingerprint, total = train.fingerprint, len(train)
     progress("scanning training corpus", 0, total)
@@ -79,11 +85,15 @@ def _stream(
     def prepare(batch: TrainBatch) -> list:
         if "tokens" in features:
             batch.tokens  # noqa: B018 - tokenise in this worker thread, once for every scan
+        if "skeleton" in features:
+            batch.skeleton_tokens  # noqa: B018 - the same for skeleton words
         return [scan.prepare(batch) for scan in scans]
 
     def absorb(batch: TrainBatch, prepared: Future) -> None:
         for scan, output in zip(scans, prepared.result(), strict=True):
             scan.absorb(batch, output)
+        if null is not None:
+            null.absorb(batch.start, batch.texts)
         progress("scanning training corpus", batch.start + len(batch), total)
 
     with ThreadPoolExecutor(max_workers=WORKERS) as pool:

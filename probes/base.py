@@ -33,11 +33,14 @@ from probes.tokens import TokenBatch
 
 if TYPE_CHECKING:
     from auditor.embeddings import Encoder
+    from probes.null import NullSample
+    from probes.windows import Windowing
 
 ProbeKind = Literal["overlap", "shift", "model"]
-FEATURES = frozenset({"text", "tokens", "embeddings", "labels", "model"})
-"""What a probe may declare in `requires`: training-batch features (text, tokens, embeddings,
-labels) the streamed pass computes for it, and "model" (the audited model, given at `fit`)."""
+FEATURES = frozenset({"text", "tokens", "skeleton", "embeddings", "labels", "model"})
+"""What a probe may declare in `requires`: training-batch features (text, tokens, skeleton
+tokens, embeddings, labels) the streamed pass computes for it, and "model" (the audited model,
+given at `fit`)."""
 
 
 class NotFittedError(RuntimeError):
@@ -76,6 +79,9 @@ class FitContext:
 
     encoder: "Encoder | None" = None
     model: LoadedModel | None = None
+    null: "NullSample | None" = None
+    """Training texts shaped like benchmark items, which probes that `calibrate` also score
+    (each against the corpus minus its own document): `probes.null`."""
 
 
 @dataclass(frozen=True)
@@ -131,6 +137,9 @@ class ProbeResult:
     """The score at which items are flagged, where one number decides it."""
     info: dict[str, Any] = field(default_factory=dict)
     test: SetTest | None = None
+    null: np.ndarray | None = None
+    """Calibrating probes: the score of each null-sample query (`probes.null`), same scale as
+    the items' scores."""
 
     @property
     def flagged(self) -> int:
@@ -181,6 +190,14 @@ class TrainBatch:
         self._require("tokens")
         return TokenBatch.from_texts(self.texts)
 
+    @cached_property
+    def skeleton_tokens(self) -> TokenBatch:
+        """Words of the texts' skeletons (`auditor.skeleton`: numbers and names replaced)."""
+        from auditor.skeleton import skeleton
+
+        self._require("skeleton")
+        return TokenBatch.from_texts([skeleton(text) for text in self.texts])
+
     def computed_embeddings(self, encoder: "Encoder") -> np.ndarray | None:
         """This batch's embeddings by `encoder` if they are at hand without encoding: a probe
         has already asked for them, or they are in the disk cache (`audit index build`)."""
@@ -200,6 +217,23 @@ class TrainBatch:
                 self.texts, self.corpus_fingerprint, self.start
             )
         return self._embeddings[encoder.key]
+
+    def window_embeddings(
+        self, encoder: "Encoder", windowing: "Windowing"
+    ) -> tuple[np.ndarray, np.ndarray, list[str]]:
+        """Embeddings of the batch's windows (`probes.windows`), each window's row in the batch,
+        and the window texts; the documents' own embeddings when every window is a document."""
+        self._require("embeddings")
+        windows, owner = windowing.split(self.texts)
+        if windowing.whole(self.texts):
+            return self.embeddings(encoder), owner, windows
+        key = f"{encoder.key}|{windowing.key}"
+        if key not in self._embeddings:
+            self._embeddings[key] = encoder.encode_cached(
+                [windowing.encoded_text(window) for window in windows],
+                self.corpus_fingerprint, self.start, windowing.key, rows=len(self),
+            )  # fmt: skip
+        return self._embeddings[key], owner, windows
 
 
 class Scan(ABC):
@@ -244,6 +278,9 @@ class Probe(ABC):
     """Set-level tests: the key of `test` holding the headline statistic."""
     statistic_label: ClassVar[str] = ""
     """Set-level tests: how tables label that statistic ("drift", "coverage"; "" for none)."""
+    calibrates: ClassVar[bool] = False
+    """Also scores the null sample (`FitContext.null`) into `ProbeResult.null`, so its threshold
+    can be set at a target false-positive rate (`auditor.calibration`)."""
     no_p_value: ClassVar[str | None] = None
     """Set-level results that are descriptive, not tests: why they carry no p-value."""
     bounds: ClassVar[dict[str, tuple[float | None, float | None]]] = {}
@@ -311,6 +348,7 @@ class Probe(ABC):
         *,
         info: dict[str, Any] | None = None,
         test: dict[str, Any] | None = None,
+        null: np.ndarray | None = None,
     ) -> ProbeResult:
         """The result envelope: `test` (a set-level test's numbers) is split into its headline
         statistic (`statistic_key`), p-value, skip reason and the rest."""
@@ -332,6 +370,7 @@ class Probe(ABC):
         return ProbeResult(
             probe=self.name, kind=self.kind, params=self.get_params(), items=items,
             method=self.describe(info), threshold=self.flag_threshold, info=info, test=set_test,
+            null=null,
         )  # fmt: skip
 
     def _check_fitted(self) -> None:

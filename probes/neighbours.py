@@ -23,11 +23,19 @@ class StreamingTopK:
         self.similarity = torch.full((len(queries), k), -torch.inf)
         self.index = torch.full((len(queries), k), -1, dtype=torch.long)
 
-    def add(self, vectors: np.ndarray, offset: int) -> None:
-        """Fold in corpus rows `offset .. offset + len(vectors)`."""
+    def add(
+        self,
+        vectors: np.ndarray,
+        offset: int,
+        exclude: tuple[np.ndarray, np.ndarray] | None = None,
+    ) -> None:
+        """Fold in corpus rows `offset .. offset + len(vectors)`; `exclude` = (query, row in
+        `vectors`) pairs that must not count (a null query's own document)."""
         if not len(vectors) or not len(self.queries):
             return
         scores = self.queries @ torch.from_numpy(np.ascontiguousarray(vectors, np.float32)).T
+        if exclude is not None and len(exclude[0]):
+            scores[torch.from_numpy(exclude[0]), torch.from_numpy(exclude[1])] = -torch.inf
         top, rows = scores.topk(min(self.k, scores.shape[1]), dim=1)
         rows, by_row = rows.sort(dim=1)
         top = top.gather(1, by_row)

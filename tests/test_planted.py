@@ -63,7 +63,11 @@ def planted():
         planted.append(substitute_words(bench[i]))
     train_texts = train[:700] + planted + train[700:]
     bench_corpus, train_corpus = corpus(bench, "bench"), corpus(train_texts, "train")
-    report = run_overlap(train_corpus, bench_corpus, build_probes(probes_of_kind("overlap")))
+    # fixed thresholds (--fpr 0): this checks each probe's mechanics at its documented default;
+    # the calibrated verdict is tested in test_calibration.py and test_rewrite_recall.py
+    # (the embedding probe on raw text, where its fixed 0.88 was measured)
+    probes = build_probes(probes_of_kind("overlap"), {"embedding": {"skeleton": False}})
+    report = run_overlap(train_corpus, bench_corpus, probes, fpr=0)
     return bench, train_texts, report
 
 

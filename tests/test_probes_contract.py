@@ -89,7 +89,7 @@ def context(probe_class, request) -> FitContext:
 def test_declares_what_it_is(probe_class: type[Probe]) -> None:
     assert probe_class.kind in ("overlap", "shift", "model")
     assert probe_class.requires and probe_class.requires <= {
-        "text", "tokens", "embeddings", "labels", "model"
+        "text", "tokens", "skeleton", "embeddings", "labels", "model"
     }  # fmt: skip
     assert probe_class.provides <= {"verbatim", "similarity", "in_distribution", "drift"}
 

@@ -60,7 +60,7 @@ def base_run(data):
 def test_run_report_for_a_base_model(base_run) -> None:
     result, out = base_run
     report = json.loads(out.read_text())
-    assert report["schema_version"] == 2 and report["provenance"]["version"]
+    assert report["schema_version"] == 3 and report["provenance"]["version"]
     assert report["candidate"]["how"].startswith("a base model")
     assert report["candidate"]["accuracy"] == report["controls"]["pretrained"]["accuracy"]
     attribution = report["attribution"]
@@ -223,7 +223,8 @@ def test_a_plugin_probe_runs_in_overlap_and_run(data, base_run, prefix_plugin) -
     overlap = runner.invoke(app, ["overlap", *args, "--cache-dir", str(folder / "c")])
     assert overlap.exit_code == 0, overlap.output
     report = json.loads(overlap.stdout)
-    assert list(report["probes"]) == ["exact", "ngram", "minhash", "embedding", "prefix"]
+    assert list(report["probes"]) == ["exact", "ngram", "skeleton", "minhash", "embedding",
+                                      "prefix"]
     planted = [item for item in report["items"] if item["index"] < 5]
     assert all(item["probes"]["prefix"]["flagged"] for item in planted)  # the planted copies
     assert report["probes"]["prefix"]["method"] == "words=6"

@@ -11,6 +11,7 @@ from rich.table import Table
 from auditor.cli import options as opt
 from auditor.cli.console import progress_bar, stdout
 from auditor.scan import DEFAULT_BATCH_SIZE
+from probes.windows import LADDER, Windowing
 
 app = typer.Typer(help="Precomputed corpus indexes, reused by later audits.", no_args_is_help=True)
 
@@ -39,6 +40,12 @@ def build(
             "--batch-size", min=1, help="Items per batch: the --batch-size of later audits."
         ),
     ] = DEFAULT_BATCH_SIZE,
+    window: Annotated[
+        int,
+        typer.Option("--window", min=0, help="Also embed the embedding probe's skeleton windows "
+                     "of this width in words: the width its parameters show for your benchmark "
+                     f"(one of {', '.join(map(str, LADDER))}; 0: none)."),
+    ] = 64,
     output: opt.ListingFormat = opt.Listing.table,
     device: Annotated[opt.DeviceName, typer.Option("--device", help="cpu, cuda or auto.")] = (
         opt.DeviceName.cpu
@@ -49,7 +56,8 @@ def build(
     """Embed a training corpus once, so later audits of it skip the encoding.
 
     `audit overlap`, `shift` and `run` with the same cache folder, encoder and --batch-size then
-    read every training batch's embeddings from the index. A rerun embeds only what is missing.
+    read every training batch's embeddings (and the embedding probe's windows of --window words)
+    from the index. A rerun embeds only what is missing.
     """
     # Imported here, not at the top: `audit --help` and the option checks need no torch.
     from auditor.embeddings import Encoder
@@ -63,6 +71,7 @@ def build(
             corpus,
             Encoder(encoder, device=device, cache_dir=out),
             batch_size=batch_size,
+            windowing=Windowing(window, skeleton=True) if window else None,
             on_progress=on_progress,
         )
     if output is opt.Listing.json:

@@ -6,7 +6,7 @@ import typer
 
 from auditor.cli import options as opt
 from auditor.cli.console import progress_bar
-from auditor.cli.probing import ProbeOptions
+from auditor.cli.probing import CalibrationOptions, ProbeOptions
 from auditor.overlap import KINDS, run_overlap
 from probes.base import FitContext
 
@@ -29,6 +29,7 @@ def overlap(
                      help="Cosine flag threshold (embedding.threshold)."),
     ] = 0.88,
     probes: ProbeOptions = None,
+    calibration: CalibrationOptions = None,
     output: opt.Output = None,
     runtime: opt.Runtime = None,
     data: opt.PairedDataOptions = None,
@@ -36,8 +37,11 @@ def overlap(
     """Find benchmark items that leaked into the training data.
 
     Probes: exact (normalised equality and containment), ngram (n-gram coverage, n chosen from
-    the benchmark's item lengths), minhash (5-gram Jaccard), embedding (MiniLM cosine), and any
-    overlap probe a plugin registers. An item is flagged when any probe flags it.
+    the benchmark's item lengths), skeleton (the same on text with numbers and names replaced by
+    placeholders), minhash (5-gram Jaccard), embedding (MiniLM cosine to the best window of each
+    training document), and any overlap probe a plugin registers. An item is flagged when any
+    probe flags it; the skeleton and embedding thresholds are set together at the target
+    false-positive rate (--fpr) on a null sample drawn from the training data itself.
     """
     # Imported here, not at the top: `audit --help` and the option checks need no torch.
     from auditor.embeddings import Encoder
@@ -52,6 +56,7 @@ def overlap(
     with progress_bar(runtime.quiet) as on_progress:
         report = run_overlap(
             train_corpus, bench_corpus, built, context=FitContext(encoder=encoder),
-            batch_size=probes.batch_size, on_progress=on_progress,
+            batch_size=probes.batch_size, on_progress=on_progress, fpr=calibration.fpr,
+            null_size=calibration.null_size, seed=runtime.seed,
         )  # fmt: skip
     output.emit(report, runtime.quiet)

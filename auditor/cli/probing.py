@@ -67,6 +67,24 @@ class ProbeOptions:
         return build_probes(names, self.params(extra, names), shared=shared)
 
 
+@dataclass
+class CalibrationOptions:
+    """How the calibrated overlap probes set their thresholds (`auditor.calibration`)."""
+
+    fpr: Annotated[
+        float,
+        typer.Option("--fpr", min=0.0, max=0.5,
+                     help="Target false-positive rate of the overlap verdict: the "
+                     "skeleton and embedding thresholds are set on a null sample of training "
+                     "spans (0: their fixed thresholds)."),
+    ] = 0.01  # fmt: skip
+    null_size: Annotated[
+        int,
+        typer.Option("--null-size", min=50, help="Training spans in the calibration's null "
+                     "sample."),
+    ] = 2000  # fmt: skip
+
+
 def _defaults(name: str) -> dict[str, Any]:
     parameters = inspect.signature(PROBES.get(name)).parameters
     return {key: p.default for key, p in parameters.items()}

@@ -6,7 +6,7 @@ import typer
 
 from auditor.cli import options as opt
 from auditor.cli.console import progress_bar
-from auditor.cli.probing import ProbeOptions
+from auditor.cli.probing import CalibrationOptions, ProbeOptions
 from auditor.cli.shift import Alpha
 from auditor.controls import BUDGETS
 from auditor.errors import InputError
@@ -36,6 +36,7 @@ def run(
     ] = None,
     alpha: Alpha = DEFAULT_ALPHA,
     probes: ProbeOptions = None,
+    calibration: CalibrationOptions = None,
     models: opt.ModelOptions = None,
     output: opt.Output = None,
     runtime: opt.Runtime = None,
@@ -61,7 +62,7 @@ def run(
             model, bench_corpus, train_corpus, base=base, budget=budget, seeds=seeds,
             alpha=alpha, seed=runtime.seed, device=runtime.device, cache_dir=runtime.cache_dir,
             batch_size=probes.batch_size, probe_names=names, probe_params=probe_params,
-            encoder=probes.encoder,
+            encoder=probes.encoder, fpr=calibration.fpr, null_size=calibration.null_size,
             on_progress=on_progress, **models.load_kwargs(),
         )  # fmt: skip
     output.emit(report, runtime.quiet)

@@ -131,24 +131,51 @@ def converged(convergence: dict) -> str:
 
 def overlap_sections(report: OverlapReport, top: int = TOP) -> list[Section]:
     table = Table(
-        header=["probe", "flagged", "fraction", "parameters"],
+        header=["probe", "flagged", "fraction", "threshold", "null rate", "parameters"],
         rows=[
-            [name, str(p.flagged), f"{p.fraction:.1%}", p.method]
+            [name, str(p.flagged), f"{p.fraction:.1%}", _threshold(report, name, p),
+             "—" if p.estimated_fpr is None else f"{p.estimated_fpr:.1%}", p.method]
             for name, p in report.probes.items()
         ],
         title=f"Overlap: {report.bench.source} against {report.train.source}",
-        left=frozenset({0, 3}),
+        left=frozenset({0, 5}),
         footer=[
             "any probe",
             str(report.summary.flagged),
             f"{report.summary.fraction:.1%}",
+            "",
+            "—" if report.calibration is None else f"{report.calibration.estimated_fpr:.1%}",
             f"{report.bench.items:,} benchmark items, {report.train.items:,} training items",
         ],
     )
-    section = Section("Overlap", [table])
+    section = Section("Overlap", [table, Paragraph(_calibration_note(report))])
     if top > 0:
         section.blocks.append(_evidence(report, top))
     return [section]
+
+
+def _threshold(report: OverlapReport, name: str, probe) -> str:
+    calibrated = report.calibration is not None and name in report.calibration.thresholds
+    if calibrated and probe.threshold is None:
+        return "none flags"
+    if probe.threshold is None:
+        return "—"
+    return f"> {probe.threshold:.3g}" if calibrated else f"≥ {probe.threshold:.3g}"
+
+
+def _calibration_note(report: OverlapReport) -> str:
+    calibration = report.calibration
+    if calibration is None:
+        return ("Thresholds are the probes' fixed defaults (no null sample was scored: --fpr 0, "
+                "or no probe calibrates); their false-positive rate on this corpus is not "
+                "estimated.")  # fmt: skip
+    dropped = (f"; {calibration.dropped} duplicated documents and {calibration.copies} copies "
+               "left out")  # fmt: skip
+    return (f"Calibrated at a target false-positive rate of {calibration.fpr:.1%}: "
+            f"{calibration.method} (seed {calibration.seed}{dropped}). Estimated rate of the "
+            f"combined verdict on distinct documents: {calibration.estimated_fpr:.1%}; the "
+            "null-rate column is each probe's own. Probes without a null rate flag at their "
+            "fixed thresholds.")  # fmt: skip
 
 
 def _evidence(report: OverlapReport, top: int) -> Block:

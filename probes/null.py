@@ -1,0 +1,101 @@
+"""The null sample: training-corpus texts shaped like benchmark items, scored against the rest of
+the corpus, so each probe learns what score two *distinct* documents of this corpus reach.
+
+A fixed threshold (cosine 0.88, coverage 0.8) means a different false-positive rate on every
+corpus: long formulaic documents share more n-grams, a corpus of near-paraphrased questions
+(TREC) sits closer in embedding space. The calibrated probes (`Probe.calibrates`) therefore
+also score these queries during the same pass, each query against every training document but
+its own, and `auditor.calibration` sets their thresholds at a target false-positive rate on
+the resulting null distribution.
+
+The queries: `size` training documents drawn without replacement (seeded); from each, its
+opening: its first line (up to the first line break), cut to as many words as a benchmark item
+drawn at random (seeded) has. Openings, because in post-training data the prompt comes first
+and a benchmark item is a prompt; the first line, because the prompt ends there in most
+formats (a question, then its solution). Measured on GSM8K (benchmark: test questions; corpus:
+training question + solution documents, 100 rewritten copies per type planted): spans at random
+positions are mostly solution text, whose formulaic lines resemble each other far more than
+questions resemble documents, and overstated the false-positive rate 5-10 times; openings cut
+only at an item's length run into the solution and overstated it 5 times; first lines overstate
+it about 2 times, because GSM8K's training set holds many templated twins (the same problem
+with other names and numbers), which its test questions were kept apart from. A document that
+occurs more than once in the corpus (same normalised text) would find its own copy; such
+queries are dropped (`duplicated`, filled in during the pass), so the null is "two distinct
+documents".
+"""
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from auditor.corpus import Corpus
+from auditor.normalize import normalize
+
+DEFAULT_SIZE = 2000
+"""Queries: at a 1% target, about 20 null scores lie above the threshold (its standard error
+about 0.2 percentage points)."""
+
+
+@dataclass
+class NullSample:
+    rows: np.ndarray
+    """Corpus row of each query's own document (excluded when the query is scored)."""
+    texts: list[str]
+    """The query texts: spans of those documents sized like benchmark items."""
+    seed: int
+    duplicated: np.ndarray = field(init=False)
+    """Queries whose document occurs more than once in the corpus (dropped from the null)."""
+
+    def __post_init__(self) -> None:
+        self.duplicated = np.zeros(len(self.rows), dtype=bool)
+        self._hash_of_row: dict[int, int] = {}
+        self._queries_of_hash: dict[int, list[int]] = {}
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    @property
+    def valid(self) -> np.ndarray:
+        return ~self.duplicated
+
+    def remember(self, documents: dict[int, str]) -> None:
+        """Hash the sampled documents' normalised text (before the pass)."""
+        for query, row in enumerate(self.rows.tolist()):
+            digest = hash(normalize(documents[row]))
+            self._hash_of_row[row] = digest
+            self._queries_of_hash.setdefault(digest, []).append(query)
+
+    def absorb(self, start: int, texts: list[str]) -> None:
+        """Mark queries whose document has a copy among these rows (other than itself)."""
+        for offset, text in enumerate(texts):
+            queries = self._queries_of_hash.get(hash(normalize(text)))
+            if queries is None:
+                continue
+            for query in queries:
+                if int(self.rows[query]) != start + offset:
+                    self.duplicated[query] = True
+
+    def own_rows(self, start: int, count: int) -> tuple[np.ndarray, np.ndarray]:
+        """(query, row - start) pairs whose row lies in start..start+count: what a scan of
+        that batch must not count for the query."""
+        inside = (self.rows >= start) & (self.rows < start + count)
+        queries = np.flatnonzero(inside)
+        return queries, self.rows[queries] - start
+
+
+def draw_null(train: Corpus, bench_lengths: np.ndarray, size: int, seed: int) -> NullSample:
+    """`size` query spans from distinct training documents (all of them for a smaller corpus)."""
+    rng = np.random.default_rng(seed)
+    count = min(size, len(train))
+    rows = np.sort(rng.choice(len(train), size=count, replace=False))
+    documents = train.texts_at(rows.tolist())
+    lengths = bench_lengths[bench_lengths > 0]
+    texts = []
+    for row in rows.tolist():
+        first_line = documents[row].strip().split("\n", 1)[0]
+        words = first_line.split()
+        want = int(rng.choice(lengths)) if len(lengths) else len(words)
+        texts.append(first_line if len(words) <= want else " ".join(words[:want]))
+    sample = NullSample(rows=rows, texts=texts, seed=seed)
+    sample.remember(documents)
+    return sample
