@@ -78,29 +78,37 @@ def assemble(
     if null is not None:
         results, calibration = calibrate(list(results), null, fpr)
     ids = bench.ids
-    flagged_rows = [i for i in range(len(ids)) if any(r.items[i].flagged for r in results)]
-    bench_texts = bench.texts_at(flagged_rows)
+    notable = {probe.name: probe.notable for probe in probes}
+
+    def shown(result: ProbeResult, index: int) -> bool:
+        """Flagged, or notable partial overlap: evidence the report carries the texts of."""
+        item, above = result.items[index], notable.get(result.probe)
+        return item.flagged or (above is not None and item.score > above)
+
+    shown_rows = [i for i in range(len(ids)) if any(shown(r, i) for r in results)]
+    bench_texts = bench.texts_at(shown_rows)
     matched = [
         r.items[i].match.train_index
-        for i in flagged_rows
+        for i in shown_rows
         for r in results
-        if r.items[i].flagged and r.items[i].match is not None
+        if shown(r, i) and r.items[i].match is not None
     ]
     train_texts = train.texts_at(matched)
     items = []
     for index, row_id in enumerate(ids):
-        per_probe, span = {}, None
+        per_probe, span, evidence = {}, None, False
         for result in results:
             item = result.items[index]
             match = None
             if item.match is not None:
                 match = MatchInfo(**item.match.to_dict())
-                if item.flagged:
+                if shown(result, index):
                     match.train_text = excerpt(train_texts[match.train_index], match.span)
-                span = span or (match.span if item.flagged else None)
+                    span = span or match.span
+            evidence = evidence or shown(result, index)
             per_probe[result.probe] = ItemProbe(score=item.score, flagged=item.flagged, match=match)
         flagged = any(p.flagged for p in per_probe.values())
-        text = excerpt(bench_texts[index], span) if flagged else None
+        text = excerpt(bench_texts[index], span) if evidence else None
         items.append(
             OverlapItem(index=index, id=row_id, flagged=flagged, text=text, probes=per_probe)
         )
@@ -115,6 +123,7 @@ def assemble(
                 method=result.method,
                 threshold=result.threshold,
                 estimated_fpr=calibration.probe_fpr.get(result.probe) if calibration else None,
+                notable=notable.get(result.probe),
                 flagged=result.flagged,
                 fraction=result.fraction,
                 info=result.info,

@@ -62,6 +62,8 @@ class ProbeSummary(BaseModel):
     flagged when the score is above it)."""
     estimated_fpr: Fraction | None = None
     """Calibrated probes: the rate at which this probe alone flags the null sample."""
+    notable: float | None = None
+    """Unflagged items scoring above this are shown as partial overlap (`Probe.notable`)."""
     flagged: Count
     fraction: Fraction
     info: dict[str, Any] = {}
@@ -115,9 +117,10 @@ class CalibrationInfo(BaseModel):
     """The combined verdict's rate on the null sample."""
     queries: Count
     dropped: Count
-    copies: Count
-    allowed: int
+    cut: float
+    """Flag when the product of an item's calibrated p-values is below this."""
     thresholds: dict[str, float | None]
+    """Where each calibrated probe flags alone."""
     probe_fpr: dict[str, Fraction]
     seed: int
     method: str

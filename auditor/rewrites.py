@@ -156,6 +156,8 @@ class PlantedSet:
     train: list[str]
     planted: dict[int, str]
     """Benchmark index -> the rewrite type of its planted copy."""
+    rows: dict[int, int]
+    """Benchmark index -> the training row of its planted copy."""
 
     def of_type(self, kind: str) -> list[int]:
         return [index for index, planted in self.planted.items() if planted == kind]
@@ -196,5 +198,9 @@ def plant_rewrites(
             copies.append(f"{rewritten}\n{solutions[index]}")
             chosen += 1
     train = list(documents) + copies
-    rng.shuffle(train)
-    return PlantedSet(bench=list(questions), train=train, planted=planted)
+    order = list(range(len(train)))
+    rng.shuffle(order)
+    position = {source: row for row, source in enumerate(order)}
+    rows = {index: position[len(documents) + k] for k, index in enumerate(planted)}
+    return PlantedSet(bench=list(questions), train=[train[i] for i in order], planted=planted,
+                      rows=rows)  # fmt: skip

@@ -85,8 +85,6 @@ def _stream(
     def prepare(batch: TrainBatch) -> list:
         if "tokens" in features:
             batch.tokens  # noqa: B018 - tokenise in this worker thread, once for every scan
-        if "skeleton" in features:
-            batch.skeleton_tokens  # noqa: B018 - the same for skeleton words
         return [scan.prepare(batch) for scan in scans]
 
     def absorb(batch: TrainBatch, prepared: Future) -> None:

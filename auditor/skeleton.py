@@ -10,7 +10,12 @@ to a median of 0.85). The skeleton keeps the rest of the text as it is:
   becomes one `NUMBER` placeholder, so a worked calculation is one token, not one per digit;
 - a name is a capitalised word (first letter upper case, the rest lower case) that is not one of
   the common words that start sentences (`NOT_NAMES`); every name becomes `NAME`. Text without
-  capitals (lower-cased corpora) keeps its words: only numbers change there.
+  capitals (lower-cased corpora) keeps its words: only numbers change there. Names are replaced
+  only where they are incidental (`names_are_incidental`): in a word problem or a story the
+  people are interchangeable, but in a factoid question the named entity *is* the question
+  ("What is the population of Ohio ?" and "... of Nigeria ?" share a skeleton; measured on TREC,
+  replacing names made the audit flag 16% of the test questions against the training set, most
+  of them such pairs, against 7% without).
 
 The placeholders are plain words ("some number", "someone") so that a sentence encoder reads
 the skeleton as a sentence.
@@ -49,10 +54,44 @@ def names_in(text: str) -> list[str]:
     return list(dict.fromkeys(found))
 
 
-def skeleton(text: str) -> str:
-    """`text` with every run of numbers and every name replaced by a placeholder."""
+NAMES_MIN_WORDS = 20
+"""Benchmarks whose median item has at least this many words have incidental names (GSM8K: 43
+words, ASDiv: 27); shorter ones are questions about their named entities (TREC: 9)."""
+
+
+NAME_SETTINGS = ("auto", "yes", "no")
+
+
+def check_names(setting: str) -> None:
+    """A probe's `names` parameter must be one of `NAME_SETTINGS`."""
+    from probes.base import ParamError
+
+    if setting not in NAME_SETTINGS:
+        raise ParamError("names", f"{setting!r} is not one of {', '.join(NAME_SETTINGS)}")
+
+
+def names_are_incidental(setting: str, lengths: list[int]) -> bool:
+    """Whether to replace names for this benchmark: `setting` "yes" or "no", or "auto" (the
+    median item length in words against `NAMES_MIN_WORDS`)."""
+    if setting != "auto":
+        return setting == "yes"
+    return bool(lengths) and sorted(lengths)[len(lengths) // 2] >= NAMES_MIN_WORDS
+
+
+def skeleton_key(names: bool) -> str:
+    """Cache name of the skeleton's rules (embeddings of skeletons are cached under it)."""
+    return f"skeleton{SKELETON_VERSION}-numbers" + ("-names" if names else "")
+
+
+SKELETON_VERSION = 1
+"""Bump when the rules change, so cached embeddings of old skeletons are not read."""
+
+
+def skeleton(text: str, names: bool = True) -> str:
+    """`text` with every run of numbers (and, with `names`, every name) replaced by a
+    placeholder."""
     text = NUMBER_RUN.sub(NUMBER_PLACEHOLDER, text)
-    if any(char.isupper() for char in text):
+    if names and any(char.isupper() for char in text):
         text = CAPITALISED.sub(
             lambda m: m.group() if m.group() in NOT_NAMES else NAME_PLACEHOLDER, text
         )

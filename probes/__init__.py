@@ -11,7 +11,7 @@ from probes.registry import Registry
 PROBES: Registry = Registry("probe", entry_point_group="audit.probes")
 PROBES.register("exact", "probes.exact:ExactProbe")
 PROBES.register("ngram", "probes.ngram:NgramProbe")
-PROBES.register("skeleton", "probes.skeleton:SkeletonProbe")
+PROBES.register("containment", "probes.containment:ContainmentProbe")
 PROBES.register("minhash", "probes.minhash:MinHashProbe")
 PROBES.register("embedding", "probes.embedding:EmbeddingProbe")
 PROBES.register("mmd", "probes.mmd:MmdProbe")

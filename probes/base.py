@@ -169,6 +169,7 @@ class TrainBatch:
         self.features = features
         """What the probes of this pass declared; reading anything else is a contract error."""
         self._embeddings: dict[str, np.ndarray] = {}
+        self._skeletons: dict[bool, TokenBatch] = {}
 
     def __len__(self) -> int:
         return len(self.texts)
@@ -190,13 +191,15 @@ class TrainBatch:
         self._require("tokens")
         return TokenBatch.from_texts(self.texts)
 
-    @cached_property
-    def skeleton_tokens(self) -> TokenBatch:
-        """Words of the texts' skeletons (`auditor.skeleton`: numbers and names replaced)."""
+    def skeleton_tokens(self, names: bool) -> TokenBatch:
+        """Words of the texts' skeletons (`auditor.skeleton`: numbers, and names when `names`,
+        replaced), computed once per setting."""
         from auditor.skeleton import skeleton
 
         self._require("skeleton")
-        return TokenBatch.from_texts([skeleton(text) for text in self.texts])
+        if names not in self._skeletons:
+            self._skeletons[names] = TokenBatch.from_texts([skeleton(t, names) for t in self.texts])
+        return self._skeletons[names]
 
     def computed_embeddings(self, encoder: "Encoder") -> np.ndarray | None:
         """This batch's embeddings by `encoder` if they are at hand without encoding: a probe
@@ -278,6 +281,9 @@ class Probe(ABC):
     """Set-level tests: the key of `test` holding the headline statistic."""
     statistic_label: ClassVar[str] = ""
     """Set-level tests: how tables label that statistic ("drift", "coverage"; "" for none)."""
+    notable: ClassVar[float | None] = None
+    """An item this probe does not flag but scores above this is still shown as evidence of
+    partial overlap (the n-gram probe: any shared n-gram, GPT-3's contamination criterion)."""
     calibrates: ClassVar[bool] = False
     """Also scores the null sample (`FitContext.null`) into `ProbeResult.null`, so its threshold
     can be set at a target false-positive rate (`auditor.calibration`)."""

@@ -6,19 +6,22 @@ L2-normalised; see `auditor.embeddings`). Training documents are embedded as win
 the benchmark items' lengths (`probes.windows`; a short document is one window), so an item
 buried before its worked solution in a long document is compared with the span that holds it.
 With `skeleton` (the default) benchmark items and windows are embedded as their skeletons
-(`auditor.skeleton`: numbers and names replaced by placeholders), so re-drawn numbers and
-renamed people do not move the score. The benchmark embeddings are the queries; each training
-batch's windows are searched exactly (`probes.neighbours`: one matrix multiply and a running
-top-k, faster than faiss-cpu here, measured), memory proportional to the benchmark. The score is
-the best window's cosine similarity, clipped to [0, 1]; the evidence is that window.
+(`auditor.skeleton`: numbers, and names where incidental, replaced by placeholders), so
+re-drawn numbers and renamed people do not move the score. The benchmark embeddings are the
+queries; each training batch's windows are searched exactly (`probes.neighbours`: one matrix
+multiply and a running top-k, faster than faiss-cpu here, measured), memory proportional to the
+benchmark. The score is the best window's cosine similarity, clipped to [0, 1]; the evidence is
+that window.
 
-The flag threshold is calibrated (`calibrates`): the null sample's queries (training spans
-sized like benchmark items, `probes.null`) are scored the same way against every document but
-their own, and `auditor.calibration` sets the threshold at the target false-positive rate
-(`--fpr`). `threshold` (0.88) applies when calibration is off (`--fpr 0`); it was measured on
-raw text (`skeleton=false`, README). Skeletons of distinct problems built on one template (age
-puzzles, weights) reach it more often (2 of 50 GSM8K test questions against 1,500 training
-questions, none on raw text), so with fixed thresholds set `skeleton=false` or a higher one.
+The verdict is calibrated (`calibrates`): the null sample's queries (training-document
+openings sized like benchmark items, `probes.null`) are scored the same way against every
+document but their own, and `auditor.calibration` combines this score with `containment`'s
+into one test at the target false-positive rate (`--fpr`). `threshold` (0.88) applies when
+calibration is off (`--fpr 0`); it was measured on raw text (`skeleton=false`, README).
+Skeletons of distinct problems built on one template (age puzzles, weights) reach it more often
+(2 of 50 GSM8K test questions against 1,500 training questions, none on raw text), so with
+fixed thresholds set `skeleton=false` or a higher one. Names are replaced where they are
+incidental (`names`, "auto": by the benchmark's item lengths, `auditor.skeleton`).
 """
 
 import hashlib
@@ -29,6 +32,7 @@ import numpy as np
 from auditor.corpus import Corpus
 from auditor.embeddings import Encoder
 from auditor.normalize import normalize
+from auditor.skeleton import check_names, names_are_incidental, skeleton_key
 from probes.base import FitContext, ItemScore, Match, Probe, ProbeResult, Scan, TrainBatch
 from probes.neighbours import StreamingTopK
 from probes.windows import Windowing, auto_width
@@ -53,6 +57,7 @@ class EmbeddingProbe(Probe):
         window: int = 0,
         max_windows: int = 32,
         skeleton: bool = True,
+        names: str = "auto",
         precision: str = "auto",
         device: str = "cpu",
     ) -> None:
@@ -62,6 +67,7 @@ class EmbeddingProbe(Probe):
         self.window = window
         self.max_windows = max_windows
         self.skeleton = skeleton
+        self.names = names
         self.precision = precision
         self.device = device
 
@@ -69,10 +75,11 @@ class EmbeddingProbe(Probe):
         shared = context.encoder if context is not None else None
         self.encoder_ = shared or Encoder(self.model, precision=self.precision, device=self.device)
         lengths = np.array([len(text.split()) for text in bench.texts])
+        names = names_are_incidental(self.names, lengths.tolist())
         self.windowing_ = Windowing(
-            self.window or auto_width(lengths), max(2, self.max_windows), bool(self.skeleton)
+            self.window or auto_width(lengths), max(2, self.max_windows), bool(self.skeleton), names
         )
-        variant = "skeleton" if self.skeleton else ""
+        variant = skeleton_key(names) if self.skeleton else ""
         texts = [self.windowing_.encoded_text(text) for text in bench.texts]
         self.bench_embeddings_ = self.encoder_.encode_cached(texts, bench.fingerprint, 0, variant)
         self.null_ = context.null if context is not None else None
@@ -83,9 +90,17 @@ class EmbeddingProbe(Probe):
             self.null_embeddings_ = self.encoder_.encode_cached(texts, f"null-{digest}", 0)
         return self
 
+    def check_params(self) -> None:
+        super().check_params()
+        check_names(self.names)
+
     def describe(self, info: dict[str, Any]) -> str:
         width = info.get("window", self.window or "auto")
-        text = "skeleton" if self.skeleton else "text"
+        windowing = getattr(self, "windowing_", None)
+        text = "text"
+        if self.skeleton:
+            names = windowing.names if windowing else self.names != "no"
+            text = "skeleton (numbers" + (" and names)" if names else ")")
         return f"model={self.model}, window={width} words, k={self.k}, on the {text}"
 
     def start_scan(self) -> "EmbeddingScan":
@@ -150,7 +165,7 @@ class EmbeddingScan(Scan):
                 "precision": probe.encoder_.dtype_used,
                 "window": probe.windowing_.width,
                 "max_windows": probe.windowing_.max_windows,
-                "text": "skeleton" if probe.skeleton else "text",
+                "text": probe.describe({}).rpartition("on the ")[2],
                 "windows_per_document": round(self.windows_seen / max(1, self.documents_seen), 2),
                 "documents_with_gaps": self.gaps,
             },

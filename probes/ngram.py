@@ -50,13 +50,7 @@ class NgramProbe(Probe):
     name: ClassVar[str] = "ngram"
     kind: ClassVar[str] = "overlap"
     requires: ClassVar[frozenset[str]] = frozenset({"tokens"})
-    calibrates: ClassVar[bool] = False
-    """Flags copies at its fixed `dirty` coverage; the skeleton probe, whose matches include
-    this probe's, is the calibrated one (two calibrated probes that flag the same items would
-    split the false-positive budget for nothing)."""
-    score_meaning: ClassVar[str] = (
-        "fraction of the item's words covered by n-grams found in training"
-    )
+    notable: ClassVar[float | None] = 0.0
     bounds: ClassVar[dict[str, tuple[float | None, float | None]]] = {
         "n": (1, None), "min_n": (1, None), "min_words": (1, None),
         "dirty": (0, 1), "clean": (0, 1),
@@ -86,52 +80,28 @@ class NgramProbe(Probe):
         self.dirty = dirty
         self.clean = clean
 
-    def text_of(self, text: str) -> str:
-        """The text whose words the probe compares (the skeleton probe: the skeleton)."""
-        return text
-
-    def words(self, texts: list[str]) -> TokenBatch:
-        return TokenBatch.from_texts([self.text_of(text) for text in texts])
-
-    def batch_words(self, batch: TrainBatch) -> TokenBatch:
-        return batch.tokens
-
     def fit(self, bench: Corpus, context: FitContext | None = None) -> Self:
-        tokens = self.words(bench.texts)
-        self.texts_ = bench.texts
-        self.lengths_ = tokens.doc_lengths
-        self.n_ = gpt3_n(self.lengths_, self.n, min(self.min_n, self.n))
-        self.tables_, self.item_slots_ = self._index(tokens)
-        self.null_ = context.null if context is not None and self.calibrates else None
-        self.null_tables_: dict[int, HashIndex] = {}
-        if self.null_ is not None:
-            null_tokens = self.words(self.null_.texts)
-            self.null_lengths_ = null_tokens.doc_lengths
-            self.null_tables_, self.null_slots_ = self._index(null_tokens)
-        return self
-
-    def _index(
-        self, tokens: TokenBatch
-    ) -> tuple[dict[int, HashIndex], list[tuple[int, np.ndarray]]]:
-        """Hash tables of the items' n-grams (one per n in use) and each item's (n, slots)."""
+        tokens = TokenBatch.from_texts(bench.texts)
         lengths = tokens.doc_lengths
-        item_n = np.minimum(lengths, self.n_)
-        checked = lengths >= self.min_words
-        tables: dict[int, HashIndex] = {}
-        item_slots = [(0, np.zeros(0, np.int64))] * len(lengths)
-        for n in np.unique(item_n[checked]):
+        self.texts_ = bench.texts
+        self.lengths_ = lengths
+        self.n_ = gpt3_n(lengths, self.n, min(self.min_n, self.n))
+        self.item_n_ = np.minimum(lengths, self.n_)
+        self.tables_: dict[int, tuple[HashIndex, np.ndarray]] = {}
+        self.item_slots_: list[tuple[int, np.ndarray]] = [(0, np.zeros(0, np.int64))] * len(lengths)
+        for n in np.unique(self.item_n_[lengths >= self.min_words]):
             n = int(n)
             starts = tokens.ngram_starts(n)
             item = tokens.doc_of_word[starts]
-            keep = (item_n[item] == n) & checked[item]
+            keep = (self.item_n_[item] == n) & (lengths[item] >= self.min_words)
             starts, item = starts[keep], item[keep]
             index = HashIndex(tokens.span_hashes(starts, n))
             slots = index.lookup(tokens.span_hashes(starts, n))
             bounds = np.searchsorted(item, np.arange(len(lengths) + 1))
-            for i in np.flatnonzero((item_n == n) & checked):
-                item_slots[i] = (n, slots[bounds[i] : bounds[i + 1]])
-            tables[n] = index
-        return tables, item_slots
+            for i in np.flatnonzero((self.item_n_ == n) & (lengths >= self.min_words)):
+                self.item_slots_[i] = (n, slots[bounds[i] : bounds[i + 1]])
+            self.tables_[n] = index
+        return self
 
     def describe(self, info: dict[str, Any]) -> str:
         return f"n={info.get('n', self.n)}, dirty={self.dirty}, clean={self.clean}"
@@ -145,77 +115,30 @@ class NgramProbe(Probe):
         return NgramScan(self)
 
 
-def covered(matched: np.ndarray, n: int, length: int) -> np.ndarray:
-    """Which of an item's `length` words lie inside a matched n-gram (`matched`: per n-gram
-    start)."""
-    counts = np.zeros(length + 1, dtype=np.int64)
-    np.add.at(counts, np.flatnonzero(matched), 1)
-    np.add.at(counts, np.flatnonzero(matched) + n, -1)
-    return np.cumsum(counts[:length]) > 0
-
-
 class NgramScan(Scan):
     def __init__(self, probe: NgramProbe) -> None:
         self.probe = probe
         self.first_doc = {
             n: np.full(len(index), -1, np.int64) for n, index in probe.tables_.items()
         }
-        self.null_docs = {
-            n: np.full((len(index), 2), -1, np.int64) for n, index in probe.null_tables_.items()
-        }
-        """Null n-grams: the first two distinct documents holding each (so one that is not the
-        query's own document is known whenever there is one)."""
         self.ids: dict[int, str] = {}
 
-    def prepare(self, batch: TrainBatch) -> tuple[list, list]:
-        """Per n: benchmark n-gram slots this batch hits and the first document hitting each;
-        null n-gram slots and the first two documents hitting each."""
-        tokens = self.probe.batch_words(batch)
+    def prepare(self, batch: TrainBatch) -> list[tuple[int, np.ndarray, np.ndarray]]:
+        """Per n: benchmark n-gram slots this batch hits, and the first document hitting each."""
+        tokens = batch.tokens
         hits = []
         for n, index in self.probe.tables_.items():
             slots, positions = tokens.lookup_ngrams(n, index)
             slots, first = np.unique(slots, return_index=True)
             hits.append((n, slots, tokens.doc_of_word[positions[first]]))
-        null_hits = []
-        for n, index in self.probe.null_tables_.items():
-            slots, positions = tokens.lookup_ngrams(n, index)
-            pairs = np.unique(np.stack([slots, tokens.doc_of_word[positions]], axis=1), axis=0)
-            slots, starts, counts = np.unique(pairs[:, 0], return_index=True, return_counts=True)
-            second = np.where(counts > 1, pairs[np.minimum(starts + 1, len(pairs) - 1), 1], -1)
-            null_hits.append((n, slots, pairs[starts, 1], second))
-        return hits, null_hits
+        return hits
 
     def absorb(self, batch: TrainBatch, prepared) -> None:
-        hits, null_hits = prepared
-        for n, slots, docs in hits:
+        for n, slots, docs in prepared:
             fresh = self.first_doc[n][slots] < 0
             self.first_doc[n][slots[fresh]] = batch.start + docs[fresh]
             for doc in np.unique(docs[fresh]):
                 self.ids[int(batch.start + doc)] = batch.ids[doc]
-        for n, slots, first, second in null_hits:
-            held = self.null_docs[n][slots]
-            second = np.where(second >= 0, batch.start + second, -1)
-            found = np.stack([batch.start + first, second], axis=1)
-            empty, one = held[:, 0] < 0, (held[:, 0] >= 0) & (held[:, 1] < 0)
-            held[empty] = found[empty]
-            held[one, 1] = found[one, 0]
-            self.null_docs[n][slots] = held
-
-    def null_scores(self) -> np.ndarray | None:
-        """Each null query's coverage by n-grams of documents other than its own."""
-        probe = self.probe
-        if probe.null_ is None:
-            return None
-        scores = np.zeros(len(probe.null_), dtype=np.float64)
-        for q, (n, slots) in enumerate(probe.null_slots_):
-            length = int(probe.null_lengths_[q])
-            if not len(slots) or not length:
-                continue
-            docs = self.null_docs[n][slots]
-            own = int(probe.null_.rows[q])
-            matched = (docs[:, 0] >= 0) & ((docs[:, 0] != own) | (docs[:, 1] >= 0))
-            scores[q] = covered(matched, n, length).mean()
-        return scores
 
     def finish(self) -> ProbeResult:
         probe = self.probe
@@ -225,17 +148,20 @@ class NgramScan(Scan):
             docs = self.first_doc[n][slots] if len(slots) else np.zeros(0, np.int64)
             matched = docs >= 0
             any_hit += bool(matched.any())
-            mask = covered(matched, n, length)
-            coverage = float(mask.mean()) if length else 0.0
+            covered = np.zeros(length + 1, dtype=np.int64)
+            np.add.at(covered, np.flatnonzero(matched), 1)
+            np.add.at(covered, np.flatnonzero(matched) + n, -1)
+            covered = np.cumsum(covered[:length]) > 0
+            coverage = float(covered.mean()) if length else 0.0
             coverages.append(coverage)
             match = None
             if matched.any():
-                start, run = longest_true_run(mask)
+                start, run = longest_true_run(covered)
                 in_run = matched[start : max(start + run - n + 1, start + 1)]
                 run_docs = docs[start : start + len(in_run)][in_run]
                 values, counts = np.unique(run_docs, return_counts=True)
                 doc = int(values[np.argmax(counts)])
-                words = tokenize(probe.text_of(probe.texts_[i]))[start : start + run]
+                words = tokenize(probe.texts_[i])[start : start + run]
                 match = Match(doc, self.ids[doc], " ".join(words))
             items.append(ItemScore(coverage, coverage >= probe.dirty, match))
         coverages = np.asarray(coverages)
@@ -249,10 +175,9 @@ class NgramScan(Scan):
                     "words are left to the exact probe"
                 ),
                 "too_short": int((probe.lengths_ < probe.min_words).sum()),
-                "score": probe.score_meaning,
+                "score": "fraction of the item's words covered by n-grams found in training",
                 "clean": int((coverages < probe.clean).sum()),
                 "dirty": int((coverages >= probe.dirty).sum()),
                 "any_collision": any_hit,
             },
-            null=self.null_scores(),
         )

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from auditor.rewrites import REWRITES, change_names, change_numbers, reorder_sentences
-from auditor.skeleton import names_in, skeleton
+from auditor.skeleton import names_are_incidental, names_in, skeleton
 from probes.windows import LADDER, Windowing, auto_width
 
 ITEM = (
@@ -55,6 +55,14 @@ def test_skeleton_replaces_number_runs_and_names():
     assert skeleton(change_numbers(ITEM, 1)) == skeleton(change_names(ITEM, 2)) == skeleton(ITEM)
 
 
+def test_names_are_replaced_only_where_they_are_incidental():
+    text = "What is the population of Ohio ?"
+    assert skeleton(text, names=False) == text
+    assert skeleton(text) == "What is the population of someone ?"
+    assert names_are_incidental("auto", [45, 30, 60]) and not names_are_incidental("auto", [9, 8])
+    assert names_are_incidental("yes", [5]) and not names_are_incidental("no", [50])
+
+
 def test_windows_cover_long_documents_within_the_cap():
     windowing = Windowing(width=16, max_windows=4)
     assert windowing.spans(24) == [(0, 24)]  # up to 1.5 widths: the document itself
@@ -69,6 +77,14 @@ def test_windows_cover_long_documents_within_the_cap():
     assert not covered.all()  # the cap trades coverage for cost: windows are spread evenly
     windows, owner = Windowing(width=16).split(["short text", " ".join(["w"] * 40)])
     assert windows[0] == "short text" and owner.tolist() == [0, 1, 1, 1, 1]
+
+
+def test_windows_follow_the_documents_lines():
+    question, steps = " ".join(["q"] * 14), [" ".join([f"s{i}"] * 8) for i in range(3)]
+    windows = Windowing(width=16).windows_of("\n".join([question, *steps]))
+    assert windows == [question, f"{steps[0]} {steps[1]}", steps[2]]
+    capped = Windowing(width=16, max_windows=2).windows_of("\n".join([question, *steps]))
+    assert len(capped) == 2 and capped[0].split() == question.split() + ["s0"] * 2
 
 
 def test_window_width_follows_the_benchmark_lengths():

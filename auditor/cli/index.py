@@ -46,6 +46,11 @@ def build(
                      "of this width in words: the width its parameters show for your benchmark "
                      f"(one of {', '.join(map(str, LADDER))}; 0: none)."),
     ] = 64,
+    names: Annotated[
+        bool,
+        typer.Option("--names/--no-names", help="Windows' skeletons replace names too, as the "
+                     "embedding probe does for benchmarks of long items (median 20+ words)."),
+    ] = True,
     output: opt.ListingFormat = opt.Listing.table,
     device: Annotated[opt.DeviceName, typer.Option("--device", help="cpu, cuda or auto.")] = (
         opt.DeviceName.cpu
@@ -71,7 +76,7 @@ def build(
             corpus,
             Encoder(encoder, device=device, cache_dir=out),
             batch_size=batch_size,
-            windowing=Windowing(window, skeleton=True) if window else None,
+            windowing=Windowing(window, skeleton=True, names=names) if window else None,
             on_progress=on_progress,
         )
     if output is opt.Listing.json:

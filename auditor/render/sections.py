@@ -151,16 +151,52 @@ def overlap_sections(report: OverlapReport, top: int = TOP) -> list[Section]:
     section = Section("Overlap", [table, Paragraph(_calibration_note(report))])
     if top > 0:
         section.blocks.append(_evidence(report, top))
+        partial = _partial(report, top)
+        if partial is not None:
+            section.blocks.append(partial)
     return [section]
+
+
+def _partial(report: OverlapReport, top: int) -> Block | None:
+    """Unflagged items that a probe still marks as sharing text with training (`notable`)."""
+    rows = []
+    for item in report.items:
+        if item.flagged:
+            continue
+        hits = {
+            name: p for name, p in item.probes.items()
+            if report.probes[name].notable is not None and p.score > report.probes[name].notable
+        }  # fmt: skip
+        if not hits:
+            continue
+        best = max(hits.values(), key=lambda p: p.score)
+        span = best.match.span if best.match else None
+        matched = best.match.train_text if best.match else None
+        rows.append((best.score, [
+            f"#{item.index} {item.id}",
+            ", ".join(f"{name} {p.score:.2f}" for name, p in hits.items()),
+            Marked(item.text or "", span),
+            Marked(f"training item {best.match.train_index}: {matched}" if matched else "—", span),
+        ]))  # fmt: skip
+    if not rows:
+        return None
+    rows.sort(key=lambda row: -row[0])
+    return Table(
+        header=["item", "probes", "benchmark item", "training item sharing text"],
+        rows=[row for _, row in rows[:top]],
+        title=f"Partial overlap, not flagged ({min(top, len(rows))} of {len(rows)}): items that "
+        "share text with training below every flag threshold",
+        left=frozenset({0, 1, 2, 3}),
+    )
 
 
 def _threshold(report: OverlapReport, name: str, probe) -> str:
     calibrated = report.calibration is not None and name in report.calibration.thresholds
-    if calibrated and probe.threshold is None:
-        return "none flags"
+    if calibrated and (probe.threshold is None or probe.threshold >= 1):
+        return "none alone"  # scores lie in [0, 1]: only the combined test flags
     if probe.threshold is None:
         return "—"
-    return f"> {probe.threshold:.3g}" if calibrated else f"≥ {probe.threshold:.3g}"
+    return f"> {probe.threshold:.3g} alone" if calibrated else f"≥ {probe.threshold:.3g}"
 
 
 def _calibration_note(report: OverlapReport) -> str:
@@ -169,13 +205,12 @@ def _calibration_note(report: OverlapReport) -> str:
         return ("Thresholds are the probes' fixed defaults (no null sample was scored: --fpr 0, "
                 "or no probe calibrates); their false-positive rate on this corpus is not "
                 "estimated.")  # fmt: skip
-    dropped = (f"; {calibration.dropped} duplicated documents and {calibration.copies} copies "
-               "left out")  # fmt: skip
+    dropped = f"; {calibration.dropped} openings of duplicated documents left out"
     return (f"Calibrated at a target false-positive rate of {calibration.fpr:.1%}: "
             f"{calibration.method} (seed {calibration.seed}{dropped}). Estimated rate of the "
             f"combined verdict on distinct documents: {calibration.estimated_fpr:.1%}; the "
-            "null-rate column is each probe's own. Probes without a null rate flag at their "
-            "fixed thresholds.")  # fmt: skip
+            "null-rate column is each calibrated probe's rate alone. Probes without a null rate "
+            "flag at their fixed thresholds.")  # fmt: skip
 
 
 def _evidence(report: OverlapReport, top: int) -> Block:
