@@ -4,8 +4,9 @@ The costly part of an audit that depends on the training corpus alone is its emb
 embedding probe embeds every training document's windows; the shift probes a sample of whole
 documents). The windows' width follows the benchmark (`probes.windows`), so the index embeds
 them at one width (`--window`, default 64 words); an audit whose benchmark asks for another
-width encodes its windows itself. The calibration's null sample (2,000 training openings whose
-lengths follow the benchmark) is encoded by each audit. The index writes them to
+width encodes its windows itself. The alignment probe's sentence embeddings are cached by the
+first audit that computes them, not here; the calibration's null sample (2,000 training
+openings whose lengths follow the benchmark) is encoded by each audit. The index writes them to
 the cache under exactly the keys the streamed pass reads (encoder, corpus fingerprint, batch row
 range), so a later `audit overlap / shift / run` with the same cache folder and batch size finds
 every batch embedded and encodes only the benchmark. The n-gram, MinHash and exact probes index

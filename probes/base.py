@@ -221,22 +221,27 @@ class TrainBatch:
             )
         return self._embeddings[encoder.key]
 
+    def derived_embeddings(self, encoder: "Encoder", texts: list[str], variant: str) -> np.ndarray:
+        """Embeddings of texts derived from this batch (its sentences, say), cached under the
+        batch's rows and `variant` like the documents' own."""
+        self._require("embeddings")
+        key = f"{encoder.key}|{variant}"
+        if key not in self._embeddings:
+            self._embeddings[key] = encoder.encode_cached(
+                texts, self.corpus_fingerprint, self.start, variant, rows=len(self)
+            )
+        return self._embeddings[key]
+
     def window_embeddings(
         self, encoder: "Encoder", windowing: "Windowing"
     ) -> tuple[np.ndarray, np.ndarray, list[str]]:
         """Embeddings of the batch's windows (`probes.windows`), each window's row in the batch,
         and the window texts; the documents' own embeddings when every window is a document."""
-        self._require("embeddings")
         windows, owner = windowing.split(self.texts)
         if windowing.whole(self.texts):
             return self.embeddings(encoder), owner, windows
-        key = f"{encoder.key}|{windowing.key}"
-        if key not in self._embeddings:
-            self._embeddings[key] = encoder.encode_cached(
-                [windowing.encoded_text(window) for window in windows],
-                self.corpus_fingerprint, self.start, windowing.key, rows=len(self),
-            )  # fmt: skip
-        return self._embeddings[key], owner, windows
+        texts = [windowing.encoded_text(window) for window in windows]
+        return self.derived_embeddings(encoder, texts, windowing.key), owner, windows
 
 
 class Scan(ABC):

@@ -15,8 +15,9 @@ that window.
 
 The verdict is calibrated (`calibrates`): the null sample's queries (training-document
 openings sized like benchmark items, `probes.null`) are scored the same way against every
-document but their own, and `auditor.calibration` combines this score with `containment`'s
-into one test at the target false-positive rate (`--fpr`). `threshold` (0.88) applies when
+document but their own, and `auditor.calibration` combines this score with the other
+calibrated probes' (`containment`, `alignment`) into one test at the target false-positive rate
+(`--fpr`). `threshold` (0.88) applies when
 calibration is off (`--fpr 0`); it was measured on raw text (`skeleton=false`, README).
 Skeletons of distinct problems built on one template (age puzzles, weights) reach it more often
 (2 of 50 GSM8K test questions against 1,500 training questions, none on raw text), so with

@@ -98,7 +98,7 @@ def test_estimated_rate_holds_on_same_distribution_splits(source):
     assert estimated / 2 <= measured <= estimated * 2, (measured, estimated)
 
 
-@pytest.mark.parametrize("name", ["containment", "embedding"])
+@pytest.mark.parametrize("name", ["containment", "embedding", "alignment"])
 def test_null_queries_never_match_their_own_document(name):
     """A null query is its document's opening: scored against the corpus minus that document,
     where the same text as a benchmark item finds its copy."""

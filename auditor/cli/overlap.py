@@ -40,9 +40,10 @@ def overlap(
     the benchmark's item lengths), containment (share of the item's 3-grams in one training
     document, on text with numbers and names replaced by placeholders),
     minhash (5-gram Jaccard), embedding (MiniLM cosine of skeletons to the best window of each
-    training document), and any overlap probe a plugin registers. An item is flagged when any
-    probe flags it; containment and embedding are combined into one test whose cut-off is set at
-    the target false-positive rate (--fpr) on a null sample drawn from the training data itself.
+    training document), alignment (the item's sentences matched one by one to one document's),
+    and any overlap probe a plugin registers. An item is flagged when any probe flags it;
+    containment, embedding and alignment are combined into one test whose cut-off is set at the
+    target false-positive rate (--fpr) on a null sample drawn from the training data itself.
     """
     # Imported here, not at the top: `audit --help` and the option checks need no torch.
     from auditor.embeddings import Encoder

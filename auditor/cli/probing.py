@@ -74,9 +74,9 @@ class CalibrationOptions:
     fpr: Annotated[
         float,
         typer.Option("--fpr", min=0.0, max=0.5,
-                     help="Target false-positive rate of the overlap verdict: containment "
-                     "and embedding are combined into one test whose cut-off is set on a null "
-                     "sample of training-document openings (0: fixed thresholds)."),
+                     help="Target false-positive rate of the overlap verdict: containment, "
+                     "embedding and alignment are combined into one test whose cut-off is set on "
+                     "a null sample of training-document openings (0: fixed thresholds)."),
     ] = 0.01  # fmt: skip
     null_size: Annotated[
         int,
