@@ -224,8 +224,7 @@ def test_a_plugin_probe_runs_in_overlap_and_run(data, base_run, prefix_plugin) -
     assert overlap.exit_code == 0, overlap.output
     report = json.loads(overlap.stdout)
     assert list(report["probes"]) == ["exact", "ngram", "containment", "minhash", "embedding",
-                                      "alignment",
-                                      "prefix"]
+                                      "alignment", "prefix"]
     planted = [item for item in report["items"] if item["index"] < 5]
     assert all(item["probes"]["prefix"]["flagged"] for item in planted)  # the planted copies
     assert report["probes"]["prefix"]["method"] == "words=6"
