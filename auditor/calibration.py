@@ -115,10 +115,10 @@ def calibrate(
     log_item_p = np.stack([np.log(_item_p(v, s)) for v, s in zip(nulls, items, strict=True)])
     flagged = log_item_p.sum(axis=0) < cut
     evidence = (log_item_p <= np.log(0.5)) | (log_item_p == log_item_p.min(axis=0))
+    # alone (the others' p-values at 1): (#{z >= s} + 1) / m < e^cut  <=>  #{z >= s} <= allowed
+    allowed = int(np.ceil(np.exp(cut) * m - 1 - 1e-9)) - 1 if np.isfinite(cut) else m - 1
     thresholds: dict[str, float | None] = {}
     for name, values in zip(names, nulls, strict=True):
-        # alone: (#{z >= s} + 1) / m < e^cut  <=>  #{z >= s} <= allowed
-        allowed = int(np.ceil(np.exp(cut) * m - 1 - 1e-9)) - 1 if np.isfinite(cut) else m - 1
         descending = np.sort(values)[::-1]
         thresholds[name] = float(descending[min(allowed, m - 1)]) if allowed >= 0 else None
     rows = {id(result): row for row, result in enumerate(calibrated)}
@@ -147,7 +147,7 @@ def calibrate(
             "scored against "
             "every other training document (documents that occur twice left out); an item is "
             f"flagged when the product of its "
-            f"{' and '.join(names)} p-values against those null scores is below "
+            f"{', '.join(names)} p-values against those null scores is below "
             f"{np.exp(cut) if np.isfinite(cut) else 1.0:.2g}, the cut-off at which at most "
             f"{fpr:.1%} of the openings are (Fisher's combination, cut-off read from the null); "
             "the thresholds shown are where each probe flags alone"
