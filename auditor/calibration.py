@@ -30,11 +30,12 @@ farther away.
 """
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 import numpy as np
 
 from auditor.corpus import Corpus
+from auditor.report import CalibrationInfo
 from probes.base import FitContext, ItemScore, Probe, ProbeResult
 from probes.null import NullSample, draw_null
 
@@ -59,26 +60,6 @@ def null_context(
     return replace(context, null=draw_null(train, lengths, size, seed))
 
 
-@dataclass(frozen=True)
-class Calibration:
-    fpr: float
-    """The target false-positive rate."""
-    estimated_fpr: float
-    """The combined verdict's rate on the null sample."""
-    queries: int
-    """Null queries used (distinct documents)."""
-    dropped: int
-    """Null queries dropped: their document occurs more than once in the corpus."""
-    cut: float
-    """Flag when the product of the item's p-values is below this."""
-    thresholds: dict[str, float | None]
-    """Per calibrated probe: alone, it flags scores above this (None: no score alone does)."""
-    probe_fpr: dict[str, float]
-    """Per calibrated probe: the rate at which it alone flags the null sample."""
-    seed: int
-    method: str
-
-
 def _null_p(values: np.ndarray) -> np.ndarray:
     """Each null score's p-value against the other null scores: (#others >= it + 1) / m."""
     ordered = np.sort(values)
@@ -95,7 +76,7 @@ def _item_p(values: np.ndarray, scores: np.ndarray) -> np.ndarray:
 
 def calibrate(
     results: list[ProbeResult], null: NullSample, fpr: float
-) -> tuple[list[ProbeResult], Calibration | None]:
+) -> tuple[list[ProbeResult], CalibrationInfo | None]:
     """Re-flag the calibrated probes' items at the target rate; the calibration record."""
     calibrated = [r for r in results if r.null is not None]
     if not calibrated:
@@ -131,7 +112,7 @@ def calibrate(
         rescored = [ItemScore(item.score, bool(mark), item.match)
                     for item, mark in zip(result.items, marks, strict=True)]  # fmt: skip
         out.append(replace(result, items=rescored, threshold=thresholds[result.probe]))
-    record = Calibration(
+    record = CalibrationInfo(
         fpr=fpr,
         estimated_fpr=float(np.mean(statistic < cut)),
         queries=m,

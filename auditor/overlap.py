@@ -7,9 +7,8 @@ report renders without the corpora.
 """
 
 from collections.abc import Sequence
-from dataclasses import asdict
 
-from auditor.calibration import DEFAULT_FPR, Calibration, calibrate, null_context
+from auditor.calibration import DEFAULT_FPR, calibrate, null_context
 from auditor.corpus import Corpus
 from auditor.excerpt import excerpt
 from auditor.report import (
@@ -74,7 +73,7 @@ def assemble(
 ) -> OverlapReport:
     """Per-item union verdict (calibrated at `fpr` when the pass scored a null sample),
     evidence texts of flagged items, per-probe summaries."""
-    calibration: Calibration | None = None
+    calibration: CalibrationInfo | None = None
     if null is not None:
         results, calibration = calibrate(list(results), null, fpr)
     ids = bench.ids
@@ -131,7 +130,7 @@ def assemble(
             for result in results
         },
         provides=provided(probes),
-        calibration=CalibrationInfo(**asdict(calibration)) if calibration else None,
+        calibration=calibration,
         summary=Summary(flagged=flagged, fraction=flagged / len(items) if items else 0.0),
         items=items,
     )

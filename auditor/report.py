@@ -116,12 +116,15 @@ class CalibrationInfo(BaseModel):
     estimated_fpr: Fraction
     """The combined verdict's rate on the null sample."""
     queries: Count
+    """Null openings used (distinct documents)."""
     dropped: Count
+    """Null openings dropped: their document occurs more than once in the corpus."""
     cut: float
     """Flag when the product of an item's calibrated p-values is below this."""
     thresholds: dict[str, float | None]
-    """Where each calibrated probe flags alone."""
+    """Where each calibrated probe flags alone (None: no score alone does)."""
     probe_fpr: dict[str, Fraction]
+    """Each calibrated probe's rate alone on the null sample."""
     seed: int
     method: str
 

@@ -31,6 +31,7 @@ from auditor.corpus import Corpus
 from auditor.embeddings import Encoder
 from auditor.skeleton import check_names, names_are_incidental, skeleton, skeleton_key
 from probes.base import FitContext, ItemScore, Match, Probe, ProbeResult, Scan, TrainBatch
+from probes.null import with_null
 
 SENTENCE_BREAK = re.compile(r"(?<=[.!?])\s+|\n+")
 SLICE = 128
@@ -78,7 +79,7 @@ class AlignmentProbe(Probe):
         self.encoder_ = shared or Encoder(self.model, precision=self.precision, device=self.device)
         self.names_ = names_are_incidental(self.names, [len(t.split()) for t in bench.texts])
         null = context.null if context is not None else None
-        texts = list(bench.texts) + (list(null.texts) if null is not None else [])
+        texts, self.own_row_ = with_null(bench.texts, null)
         parts = [sentences(text, self.max_sentences) for text in texts]
         self.owner_ = np.repeat(np.arange(len(texts)), [len(p) for p in parts])
         self.counts_ = np.bincount(self.owner_, minlength=len(texts)).astype(np.float32)
@@ -86,9 +87,6 @@ class AlignmentProbe(Probe):
         digest = hashlib.sha256("\x00".join(flat).encode()).hexdigest()[:16]
         self.queries_ = self.encoder_.encode_cached(flat, f"sentences-{digest}", 0)
         self.items_ = len(bench)
-        self.own_row_ = np.full(len(texts), -1, dtype=np.int64)
-        if null is not None:
-            self.own_row_[len(bench) :] = null.rows
         self.null_ = null
         return self
 

@@ -30,6 +30,7 @@ import numpy as np
 from auditor.corpus import Corpus
 from auditor.skeleton import check_names, names_are_incidental, skeleton
 from probes.base import FitContext, ItemScore, Match, Probe, ProbeResult, Scan, TrainBatch
+from probes.null import with_null
 from probes.tokens import HashIndex, TokenBatch
 
 
@@ -57,7 +58,7 @@ class ContainmentProbe(Probe):
     def fit(self, bench: Corpus, context: FitContext | None = None) -> Self:
         null = context.null if context is not None else None
         self.names_ = names_are_incidental(self.names, [len(t.split()) for t in bench.texts])
-        texts = list(bench.texts) + (list(null.texts) if null is not None else [])
+        texts, self.own_row_ = with_null(bench.texts, null)
         tokens = TokenBatch.from_texts([skeleton(text, self.names_) for text in texts])
         hashes, starts = tokens.ngrams(self.n)
         owner = tokens.doc_of_word[starts]
@@ -67,9 +68,6 @@ class ContainmentProbe(Probe):
         self.index_ = HashIndex(pairs[:, 1].view(np.uint64))
         self.sizes_ = np.bincount(self.owner_, minlength=len(texts))
         self.items_ = len(bench)
-        self.own_row_ = np.full(len(texts), -1, dtype=np.int64)
-        if null is not None:
-            self.own_row_[len(bench) :] = null.rows
         self.null_ = null
         return self
 

@@ -90,6 +90,16 @@ class NullSample:
         return queries, self.rows[queries] - start
 
 
+def with_null(bench_texts: list[str], null: NullSample | None) -> tuple[list[str], np.ndarray]:
+    """The texts a calibrating probe indexes, benchmark items then null queries, and each one's
+    own corpus row (-1 for benchmark items), which its scan must never count."""
+    texts = list(bench_texts) + (list(null.texts) if null is not None else [])
+    own_row = np.full(len(texts), -1, dtype=np.int64)
+    if null is not None:
+        own_row[len(bench_texts) :] = null.rows
+    return texts, own_row
+
+
 def draw_null(train: Corpus, bench_lengths: np.ndarray, size: int, seed: int) -> NullSample:
     """`size` query spans from distinct training documents (all of them for a smaller corpus)."""
     rng = np.random.default_rng(seed)
