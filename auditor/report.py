@@ -28,8 +28,9 @@ from pydantic import BaseModel, Field, ValidationError, model_validator
 from auditor import __version__
 from auditor.errors import InputError
 
-SCHEMA_VERSION = 3
-"""2: report kinds, probe kinds/methods/thresholds, typed shift tests, evidence texts."""
+SCHEMA_VERSION = 4
+"""2: report kinds, probe kinds/methods/thresholds, typed shift tests, evidence texts;
+3: the overlap verdict's calibration; 4: membership reports, runs without training data."""
 
 EXCERPT_CHARS = 400
 """Longest dataset text a report carries per item (trimmed around the matched span)."""
@@ -209,6 +210,88 @@ class ShiftReport(PassReport):
     items: list[ShiftItem]
 
 
+# -- membership ------------------------------------------------------------------------------
+
+
+class MembershipProbe(BaseModel):
+    """One model probe: what it scores, and how (whether) its flags were calibrated."""
+
+    kind: str = "model"
+    params: dict[str, Any]
+    method: str
+    score: str
+    """What the score is, in words (higher = more likely seen in training)."""
+    threshold: float | None = None
+    """Flagged above this; None: the probe flags nothing (no null to calibrate on)."""
+    null: str | None = None
+    """How the threshold was set, in words; None when there is none."""
+    flagged: Count | None = None
+    fraction: Fraction | None = None
+    auroc_vs_overlap: Fraction | None = None
+    """How well the score ranks the items the overlap probes flagged above the others (with
+    training data, when both kinds of item exist)."""
+    unscored: Count = 0
+    """Items with no score (too short, or no twin for the rewrite probe)."""
+    test: TestSummary | None = None
+    """The set-level test, where the probe has one (rewrite: the paired test)."""
+
+
+class MembershipItemProbe(BaseModel):
+    score: float | None
+    flagged: bool
+
+
+class MembershipItem(BaseModel):
+    index: int
+    id: str
+    score: float | None
+    """The summary probe's score (higher = more likely seen)."""
+    flagged: bool
+    text: str | None = None
+    """The benchmark item, trimmed (flagged items only)."""
+    probes: dict[str, MembershipItemProbe]
+
+
+class MembershipSummary(BaseModel):
+    probe: str
+    """The probe whose score and flags the items and this summary carry."""
+    flagged: Count | None
+    """None: no probe could be calibrated (no reference model), so nothing is flagged."""
+    fraction: Fraction | None
+    fpr_target: Fraction
+    note: str
+    """What the flags mean (or why there are none), in words."""
+
+
+class MembershipReport(BaseModel):
+    """The membership contract (`audit membership --format json`, `audit run`'s part)."""
+
+    report: Literal["membership"] = "membership"
+    schema_version: int = SCHEMA_VERSION
+    tool: dict[str, str] = TOOL
+    model: str
+    reference: str | None
+    reference_how: str | None = None
+    """Where the reference came from (`--reference`, the pretrained control, `--base`)."""
+    bench: CorpusInfo
+    probes: dict[str, MembershipProbe]
+    summary: MembershipSummary
+    items: list[MembershipItem]
+    not_in_training: list[int] | None = None
+    """Items the model probes flag and no overlap probe does: seen by the model, not found in
+    the declared training data (None: no training data was searched)."""
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        flagged = sum(item.flagged for item in self.items)
+        if self.summary.flagged is not None and self.summary.flagged != flagged:
+            raise ValueError(f"summary.flagged is {self.summary.flagged} but {flagged} items "
+                             "are flagged")  # fmt: skip
+        if self.summary.flagged is None and flagged:
+            raise ValueError(f"summary.flagged is null but {flagged} items are flagged")
+        return self
+
+
 # -- attribution -----------------------------------------------------------------------------
 
 
@@ -266,28 +349,36 @@ class ControlSummary(BaseModel):
 
 
 class RunReport(BaseModel):
-    """`audit run`'s report: overlap, shift, candidate, controls, attribution."""
+    """`audit run`'s report: overlap, shift, candidate, controls, attribution, membership.
+
+    Without training data there is nothing to search or train controls on: `overlap`, `shift`
+    and `attribution` are None, `controls` empty, and `no_training_data` says so."""
 
     report: Literal["run"] = "run"
     schema_version: int = SCHEMA_VERSION
     provenance: dict[str, Any]
     config: dict[str, Any]
     task: dict[str, Any]
-    overlap: OverlapReport
-    shift: ShiftReport
+    overlap: OverlapReport | None
+    shift: ShiftReport | None
     candidate: ModelScore
     controls: dict[str, ControlSummary]
-    attribution: Attribution
+    attribution: Attribution | None
+    membership: MembershipReport | None = None
+    """The model probes' evidence (a causal-LM candidate), None otherwise."""
+    no_training_data: str | None = None
+    """Why the report has no overlap, shift, controls or attribution, when it has none."""
 
 
 REPORTS: dict[str, type[BaseModel]] = {
     "overlap": OverlapReport,
     "shift": ShiftReport,
+    "membership": MembershipReport,
     "run": RunReport,
 }
 """Each report's `report` key -> its model (how `audit render` and the gate read a file)."""
 
-Report = OverlapReport | ShiftReport | RunReport
+Report = OverlapReport | ShiftReport | MembershipReport | RunReport
 
 
 def validation_message(error: ValidationError, limit: int = 3) -> str:

@@ -138,6 +138,13 @@ def combined(text: str, seed: int = 0) -> str:
     return reorder_sentences(text, seed)
 
 
+def twin(text: str, seed: int = 0) -> str:
+    """A twin of a benchmark item for the model's rewrite test (`probes.rewrite`): numbers
+    re-drawn and names swapped, the edits that keep a problem's task but not its surface (a text
+    with neither comes back unchanged)."""
+    return change_names(change_numbers(text, seed), seed)
+
+
 REWRITES: dict[str, Callable[[str, int], str]] = {
     "numbers": change_numbers,
     "names": change_names,

@@ -22,7 +22,7 @@ from probes.null import NullSample
 DEFAULT_BATCH_SIZE = 1024
 """Training items per batch: 1,024 measured fastest (256-2,048) for the n-gram scan."""
 WORKERS = max(1, min(4, os.cpu_count() or 1))
-BATCH_FEATURES = FEATURES - {"model"}
+BATCH_FEATURES = FEATURES - {"model", "reference"}
 """Features computed from a training batch (the rest come through the fit context)."""
 
 Progress = Callable[[str, int, int], None]
@@ -37,6 +37,9 @@ def check_requirements(probes: Sequence[Probe], context: FitContext, has_train: 
             raise InputError(f"probe {probe.name!r} requires unknown features {sorted(unknown)}.")
         if "model" in probe.requires and context.model is None:
             raise InputError(f"probe {probe.name!r} reads the audited model: pass --model.")
+        if "reference" in probe.requires and context.reference is None:
+            raise InputError(f"probe {probe.name!r} compares the model with a reference model: "
+                             "pass --reference MODEL (a model that did not see the benchmark).")
         if probe.requires & BATCH_FEATURES and not has_train:
             raise InputError(f"probe {probe.name!r} needs training data: pass --train DATA.")
 

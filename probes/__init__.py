@@ -20,6 +20,12 @@ PROBES.register("c2st", "probes.c2st:C2stProbe")
 PROBES.register("typicality", "probes.typicality:TypicalityProbe")
 PROBES.register("labels", "probes.labels:LabelsProbe")
 PROBES.register("lexical", "probes.lexical:LexicalProbe")
+PROBES.register("loss", "probes.loss:LossProbe")
+PROBES.register("zlib", "probes.zlib:ZlibProbe")
+PROBES.register("mink", "probes.mink:MinKProbe")
+PROBES.register("minkpp", "probes.minkpp:MinKPlusPlusProbe")
+PROBES.register("reference", "probes.reference:ReferenceProbe")
+PROBES.register("rewrite", "probes.rewrite:RewriteProbe")
 
 
 def probes_of_kind(*kinds: str) -> list[str]:

@@ -11,10 +11,12 @@ Shape (cleanlab's issue managers + alibi-detect's detectors + scikit-learn's est
 - `score(train)` is the one-call form: one scan over the whole corpus. Neither changes the probe.
 
 A `ProbeResult` is one envelope for every kind (cleanlab's three layers, alibi-detect's
-`data` + `meta`): per-item scores (in [0, 1], with a flag and the evidence: which training item
-matched, and the overlapping span), a summary (flagged count and fraction), a set-level test
-(`SetTest`: statistic, p-value or why none), what produced it (kind, parameters, the probe's own
-one-line summary, the flag threshold) and a free-form `info` dict for the method's details.
+`data` + `meta`): per-item scores (overlap and shift probes: in [0, 1]; model probes: a
+log-likelihood statistic, higher = more likely seen), with a flag and the evidence (which
+training item matched, and the overlapping span), a summary (flagged count and fraction), a
+set-level test (`SetTest`: statistic, p-value or why none), what produced it (kind, parameters,
+the probe's own one-line summary, the flag threshold) and a free-form `info` dict for the
+method's details.
 
 `requires` is enforced: a scan reading a batch feature it did not declare fails
 (`ProbeContractError`), and the pipeline computes for a pass only what its probes declared.
@@ -37,10 +39,10 @@ if TYPE_CHECKING:
     from probes.windows import Windowing
 
 ProbeKind = Literal["overlap", "shift", "model"]
-FEATURES = frozenset({"text", "tokens", "skeleton", "embeddings", "labels", "model"})
+FEATURES = frozenset({"text", "tokens", "skeleton", "embeddings", "labels", "model", "reference"})
 """What a probe may declare in `requires`: training-batch features (text, tokens, skeleton
-tokens, embeddings, labels) the streamed pass computes for it, and "model" (the audited model,
-given at `fit`)."""
+tokens, embeddings, labels) the streamed pass computes for it, and "model" / "reference" (the
+audited model and a reference model, given at `fit`)."""
 
 
 class NotFittedError(RuntimeError):
@@ -66,6 +68,8 @@ class LoadedModel:
     name: str
     network: Any
     tokenizer: Any
+    memo: dict = field(default_factory=dict, compare=False, repr=False)
+    """What probes computed from this model and share (`probes.membership.token_stats`)."""
 
 
 @dataclass(frozen=True)
@@ -79,6 +83,10 @@ class FitContext:
 
     encoder: "Encoder | None" = None
     model: LoadedModel | None = None
+    reference: LoadedModel | None = None
+    """A model that did not see the benchmark ("reference"): the model probes' null."""
+    task: str | None = None
+    """The benchmark's task type, when known (how model probes present an item to a model)."""
     null: "NullSample | None" = None
     """Training texts shaped like benchmark items, which probes that `calibrate` also score
     (each against the corpus minus its own document): `probes.null`."""

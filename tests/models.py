@@ -37,3 +37,35 @@ def tiny_gpt2(folder: Path) -> Path:
     GPT2LMHeadModel(config).save_pretrained(folder)
     tokenizer.save_pretrained(folder)
     return folder
+
+
+def train_causal_lm(folder: Path, texts: list[str], *, seed: int, epochs: int = 6,
+                    lr: float = 2e-3, max_length: int = 64) -> Path:
+    """A tiny GPT-2 trained from scratch on `texts` (shuffled per epoch, seeded) and saved: the
+    models of the membership tests, whose training data is known exactly."""
+    from auditor.evaluate import pad_right
+
+    tokenizer = _tokenizer()
+    config = GPT2Config(vocab_size=tokenizer.vocab_size, n_embd=64, n_layer=2, n_head=2,
+                        n_positions=128, eos_token_id=tokenizer.eos_token_id,
+                        pad_token_id=tokenizer.pad_token_id)  # fmt: skip
+    torch.manual_seed(seed)
+    model = GPT2LMHeadModel(config)
+    rows = [tokenizer(t, truncation=True, max_length=max_length)["input_ids"] for t in texts]
+    optimiser = torch.optim.AdamW(model.parameters(), lr=lr)
+    generator = torch.Generator().manual_seed(seed)
+    model.train()
+    for _ in range(epochs):
+        order = torch.randperm(len(rows), generator=generator).tolist()
+        for start in range(0, len(order), 16):
+            batch = [rows[i] for i in order[start : start + 16]]
+            ids, mask = pad_right(batch, tokenizer.pad_token_id)
+            labels = ids.masked_fill(mask == 0, -100)
+            loss = model(input_ids=ids, attention_mask=mask, labels=labels).loss
+            optimiser.zero_grad()
+            loss.backward()
+            optimiser.step()
+    model.eval()
+    model.save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder

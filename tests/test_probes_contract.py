@@ -83,13 +83,14 @@ def context(probe_class, request) -> FitContext:
     return FitContext(
         encoder=request.getfixturevalue("encoder") if "embeddings" in needs else None,
         model=request.getfixturevalue("tiny_lm") if "model" in needs else None,
+        reference=request.getfixturevalue("tiny_lm") if "reference" in needs else None,
     )
 
 
 def test_declares_what_it_is(probe_class: type[Probe]) -> None:
     assert probe_class.kind in ("overlap", "shift", "model")
     assert probe_class.requires and probe_class.requires <= {
-        "text", "tokens", "skeleton", "embeddings", "labels", "model"
+        "text", "tokens", "skeleton", "embeddings", "labels", "model", "reference"
     }  # fmt: skip
     assert probe_class.provides <= {"verbatim", "similarity", "in_distribution", "drift"}
 
@@ -122,7 +123,10 @@ def test_result_envelope(probe_class: type[Probe], context: FitContext) -> None:
     assert result.params == probe.get_params()
     assert result.method == probe.describe(result.info)
     json.dumps(dataclasses.asdict(result))  # JSON-serialisable as it is
-    assert all(0.0 <= item.score <= 1.0 for item in result.items)
+    if probe.kind == "model":  # a log-likelihood statistic; NaN only for an unscorable item
+        assert all(np.isfinite(i.score) or np.isnan(i.score) for i in result.items)
+    else:
+        assert all(0.0 <= item.score <= 1.0 for item in result.items)
     if probe.kind == "shift":
         assert len(result.items) in (0, len(BENCH))
         test = result.test
@@ -147,7 +151,7 @@ def test_same_seed_same_result_and_score_leaves_probe_unchanged(probe_class, con
     a = first.score(TRAIN)
     b = first.score(TRAIN)
     c = make(probe_class).fit(BENCH, context).score(TRAIN)
-    assert a == b == c
+    assert repr(a) == repr(b) == repr(c)  # repr: NaN (an unscored item) equals itself
 
 
 def _same(a, b, tolerance: float) -> None:

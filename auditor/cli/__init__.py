@@ -13,7 +13,18 @@ from rich.markup import escape
 from typer.core import TyperGroup
 
 from auditor import __version__
-from auditor.cli import bench, control, evaluate, gate, index, overlap, render, run, shift
+from auditor.cli import (
+    bench,
+    control,
+    evaluate,
+    gate,
+    index,
+    membership,
+    overlap,
+    render,
+    run,
+    shift,
+)
 from auditor.cli.console import stderr
 from auditor.errors import ExitCode, InputError
 
@@ -85,6 +96,7 @@ app.command("overlap")(overlap.overlap)
 app.command("shift")(shift.shift)
 app.command("control")(control.control)
 app.command("eval")(evaluate.evaluate)
+app.command("membership")(membership.membership)
 app.command("run")(run.run)
 app.command("render")(render.render)
 app.command("gate")(gate.gate)

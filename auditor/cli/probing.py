@@ -19,7 +19,9 @@ from probes import PROBES, build_probes, select_probes
 
 
 @dataclass
-class ProbeOptions:
+class ProbeChoice:
+    """Which probes a command runs, with which parameters."""
+
     probe: Annotated[
         list[str] | None,
         typer.Option("--probe", "-p", help="Probes to run (repeatable; default: all of the "
@@ -30,12 +32,6 @@ class ProbeOptions:
         typer.Option("--param", help="A probe parameter, NAME.KEY=VALUE (repeatable), e.g. "
                      "ngram.dirty=0.7."),
     ] = None  # fmt: skip
-    encoder: Annotated[
-        str, typer.Option("--encoder", help="Sentence encoder: minilm, a folder, or hf:ORG/NAME.")
-    ] = "minilm"
-    batch_size: Annotated[
-        int, typer.Option("--batch-size", min=1, help="Training items per streamed batch.")
-    ] = DEFAULT_BATCH_SIZE
 
     def names(self, kinds: tuple[str, ...], command: str) -> list[str]:
         return select_probes(self.probe, kinds, command)
@@ -65,6 +61,18 @@ class ProbeOptions:
 
     def build(self, names: list[str], shared: dict[str, Any], extra=None) -> list:
         return build_probes(names, self.params(extra, names), shared=shared)
+
+
+@dataclass
+class ProbeOptions(ProbeChoice):
+    """The probe choice of the commands that stream training data, and how they stream it."""
+
+    encoder: Annotated[
+        str, typer.Option("--encoder", help="Sentence encoder: minilm, a folder, or hf:ORG/NAME.")
+    ] = "minilm"
+    batch_size: Annotated[
+        int, typer.Option("--batch-size", min=1, help="Training items per streamed batch.")
+    ] = DEFAULT_BATCH_SIZE
 
 
 @dataclass

@@ -13,12 +13,15 @@ from pathlib import Path
 from rich.console import Console
 
 from auditor.errors import InputError
-from auditor.render.sections import TOP, Section, overlap_sections, run_sections, shift_sections
+from auditor.render.membership import membership_sections
+from auditor.render.run import run_sections
+from auditor.render.sections import TOP, Section, overlap_sections, shift_sections
 from auditor.report import Report
 
 SECTIONS: dict[str, Callable[..., list[Section]]] = {
     "overlap": overlap_sections,
     "shift": shift_sections,
+    "membership": membership_sections,
     "run": run_sections,
 }
 """Report kind (its `report` key) -> what it shows."""
@@ -27,6 +30,8 @@ SECTIONS: dict[str, Callable[..., list[Section]]] = {
 def title(report: Report) -> str:
     if report.report == "run":
         return f"audit: {report.config['model']} on {report.config['bench']}"
+    if report.report == "membership":
+        return f"audit membership: {report.model} on {report.bench.source}"
     return f"audit {report.report}: {report.bench.source} against {report.train.source}"
 
 

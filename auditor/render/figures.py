@@ -5,7 +5,8 @@ from collections.abc import Callable
 
 import numpy as np
 
-from auditor.render.sections import BOUND_SIGNS, MODELS, Figure
+from auditor.render.run import MODELS
+from auditor.render.sections import BOUND_SIGNS, Figure
 
 _COLOURS = {"candidate": "#1f77b4", "scratch": "#d62728", "pretrained": "#2ca02c"}
 _LINE = {  # the candidate dashed on top: it often coincides with the pretrained control

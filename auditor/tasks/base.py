@@ -67,6 +67,17 @@ class Task(ABC):
         """Why a model of this config cannot answer this benchmark as it is, or None."""
         return None
 
+    def membership_text(self, text: str, choices: list[str] | None) -> str:
+        """The text the model probes score for an item: the item as a model reads it."""
+        return text
+
+    def twin(self, text: str, choices: list[str] | None, seed: int) -> str:
+        """A rewritten twin of `membership_text` for the rewrite probe: same task, another
+        surface (numbers re-drawn, names swapped), deterministic per seed."""
+        from auditor.rewrites import twin
+
+        return twin(self.membership_text(text, choices), seed)
+
     def why_unfit_base(self, config: Any) -> str | None:
         """Why a control of this task cannot be trained from this base architecture, or None
         (checked before any training)."""

@@ -5,6 +5,8 @@ the best sum per byte of the choice (lm-evaluation-harness's acc and acc_norm), 
 choices can be compared.
 """
 
+import random
+import string
 from typing import Any, ClassVar
 
 import numpy as np
@@ -15,9 +17,28 @@ from auditor.evaluate import EvalResult, continuation_logprobs, mean_correct
 from auditor.tasks.causal import CausalTask
 from auditor.tasks.spec import TaskSpec, choice_index
 
+LETTERS = string.ascii_uppercase
+
 
 class MultipleChoice(CausalTask):
     name: ClassVar[str] = "multiple_choice"
+
+    def membership_text(self, text: str, choices: list[str] | None) -> str:
+        """The question and its choices, one per line, lettered as benchmarks print them."""
+        lines = [f"{LETTERS[i] if i < len(LETTERS) else i + 1}. {choice}"
+                 for i, choice in enumerate(choices or [])]  # fmt: skip
+        return "\n".join([text, *lines])
+
+    def twin(self, text: str, choices: list[str] | None, seed: int) -> str:
+        """The same question with its choices in another order (seeded; a single choice has
+        none)."""
+        order = list(range(len(choices or [])))
+        rng = random.Random(f"{seed}|{text}")
+        for _ in range(10):
+            rng.shuffle(order)
+            if order != sorted(order):
+                break
+        return self.membership_text(text, [choices[i] for i in order] if choices else None)
 
     @torch.inference_mode()
     def evaluate(

@@ -1,0 +1,69 @@
+"""`audit membership --model MODEL --bench DATA [--reference MODEL]`: evidence from the model."""
+
+from typing import Annotated
+
+import typer
+
+from auditor.cli import options as opt
+from auditor.cli.console import note
+from auditor.cli.probing import ProbeChoice
+
+KINDS = ("model",)
+
+Reference = Annotated[
+    str | None,
+    typer.Option("--reference", help="A model that did not see the benchmark (same family as "
+                 "--model): the null the flags are calibrated on, and the reference probe's "
+                 "baseline."),
+]  # fmt: skip
+MembershipFpr = Annotated[
+    float,
+    typer.Option("--fpr", min=0.001, max=0.5, help="Target false-positive rate of the membership "
+                 "flags (calibrated on the reference model)."),
+]  # fmt: skip
+
+
+@opt.with_options
+def membership(
+    model: opt.ModelData,
+    bench: opt.BenchData,
+    reference: Reference = None,
+    fpr: MembershipFpr = 0.01,
+    probes: ProbeChoice = None,
+    models: opt.ModelOptions = None,
+    output: opt.Output = None,
+    runtime: opt.Runtime = None,
+    data: opt.DataOptions = None,
+) -> None:
+    """Read contamination evidence from the model itself, without training data.
+
+    Scores every benchmark item by the model's token probabilities (loss, zlib, mink: Min-K%,
+    minkpp: Min-K%++, reference: minus a reference model's, rewrite: the likelihood lost on
+    rewritten twins), higher = more likely seen in training. With --reference the items are
+    flagged at a target false-positive rate and the rewrite test compares the two models;
+    without one the scores rank items and flag none. Needs a causal LM.
+    """
+    # Imported here, not at the top: `audit --help` and the option checks need no torch.
+    from auditor.errors import InputError
+    from auditor.membership import load_causal, run_membership
+    from auditor.tasks import task_of
+
+    names = probes.names(KINDS, "audit membership")
+    if reference is None:
+        if probes.probe and "reference" in probes.probe:
+            raise InputError("--probe reference compares the model with a reference model: "
+                             "pass --reference MODEL.")  # fmt: skip
+        names = [name for name in names if name != "reference"]
+    built = probes.build(names, {"seed": runtime.seed})
+    (corpus,) = data.load([bench], runtime.quiet)
+    try:
+        task = task_of(corpus).task
+    except InputError:  # plain text: scored as it is, twins by the default rule
+        task = None
+    loaded = load_causal(model, runtime.device, **models.load_kwargs())
+    other = load_causal(reference, runtime.device, **models.load_kwargs()) if reference else None
+    note(f"scoring {len(corpus):,} items of {corpus.source} under {model}", runtime.quiet)
+    report = run_membership(loaded, corpus, built, reference=other,
+                            reference_how="--reference" if reference else None, task=task,
+                            fpr=fpr)  # fmt: skip
+    output.emit(report, runtime.quiet)
