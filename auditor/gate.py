@@ -12,9 +12,13 @@ compares one number of the report with its limit:
 | max_clean_gap | candidate accuracy on all items minus on clean items |
 | max_drift_score | the drift test's statistic (`c2st`: 2·AUC − 1) |
 | require_converged_controls | controls that had not converged (`true`: none may be) |
+| max_membership_fraction | share of items the model probes flag (a causal-LM candidate) |
 
 A rule whose value the report cannot give (shares undefined, a test skipped) is a warning, which
-fails the gate only with `fail_on_warnings = true`. A report with no benchmark items never passes.
+fails the gate only with `fail_on_warnings = true`. The membership rule does not apply to a
+candidate that is not a causal LM (no token probabilities): it is left out for such a run. Its
+flags are calibrated at the run's `--membership-fpr`, so its limit belongs well above that. A
+report with no benchmark items never passes.
 """
 
 import difflib
@@ -49,6 +53,7 @@ class Rules(BaseModel):
     max_clean_gap: Limit | None = None
     max_drift_score: Limit | None = None
     require_converged_controls: bool | None = None
+    max_membership_fraction: Limit | None = None
 
 
 class Policy(BaseModel):
@@ -104,14 +109,24 @@ def load_report(path: Path) -> RunReport:
 
 
 def _values(report: RunReport) -> dict[str, float | None]:
-    attribution = report.attribution
+    """Each rule's value, None where the report cannot give it (a run without training data
+    has no overlap, shift or attribution; a run without a causal-LM candidate or a reference
+    has no membership flags)."""
+    values = dict.fromkeys(Rules.model_fields)
+    membership = report.membership
+    if membership is not None:
+        values["max_membership_fraction"] = membership.summary.fraction
+    attribution, overlap, shift = report.attribution, report.overlap, report.shift
+    if attribution is None or overlap is None or shift is None:
+        return values
     shares = attribution.shares
     clean = attribution.clean["candidate"].value
-    verbatim = report.overlap.probes.get(report.overlap.provides.get("verbatim", ""))
-    drift = report.shift.tests.get(report.shift.provides.get("drift", ""))
+    verbatim = overlap.probes.get(overlap.provides.get("verbatim", ""))
+    drift = shift.tests.get(shift.provides.get("drift", ""))
     fitting = shares["fitting"] if shares else None
     return {
-        "max_flagged_fraction": report.overlap.summary.fraction,
+        **values,
+        "max_flagged_fraction": overlap.summary.fraction,
         "max_exact_duplicates": verbatim.flagged if verbatim else None,
         # a lower bound says nothing about how high fitting really is: no value to compare
         "max_fitting_share": fitting.high if fitting and fitting.bound != "lower" else None,
@@ -135,6 +150,8 @@ MEANINGS = {
     "out of the training distribution",
     "require_converged_controls": "a control had not converged, so the shares are bounds, not "
     "estimates; rerun with --budget full",
+    "max_membership_fraction": "the model's own token probabilities single out more benchmark "
+    "items than a model that did not see them would (seen in training)",
 }
 """What a failing rule means, printed on its FAIL line."""
 
@@ -142,12 +159,14 @@ WHY_NO_VALUE = {
     "max_fitting_share": "no upper bound on the fitting share: the shares are undefined, or a "
     "control had not converged so fitting is only a lower bound",
     "require_converged_controls": "the report records no convergence verdicts",
+    "max_membership_fraction": "no membership flags: the candidate is not a causal LM, or no "
+    "reference model was available (pass --reference MODEL or --train DATA)",
 }
 
 
 def check(report: RunReport, policy: Policy) -> list[Outcome]:
     outcomes = []
-    if not report.overlap.items:
+    if not report.candidate.items or (report.overlap is not None and not report.overlap.items):
         empty = "the report has no benchmark items: nothing was audited"
         outcomes.append(Outcome("benchmark_items", "fail", 0, 1, empty))
     values = _values(report)
@@ -156,6 +175,8 @@ def check(report: RunReport, policy: Policy) -> list[Outcome]:
             continue
         if limit is True:  # a requirement: no control may fall short of it
             limit = 0
+        if rule == "max_membership_fraction" and report.membership is None:
+            continue  # not a causal LM: no token probabilities to read
         value = values[rule]
         if value is None:
             why = WHY_NO_VALUE.get(rule, "the report has no value for it")

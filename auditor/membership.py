@@ -227,3 +227,32 @@ def load_causal(model: str, device: str, **load) -> LoadedModel:
     tokenizer = load_tokenizer(model, trust_remote_code=trust)
     tokenizer.padding_side = "right"
     return LoadedModel(model, network, tokenizer)
+
+
+def model_evidence(
+    model: str,
+    *,
+    bench: Corpus,
+    task: str | None,
+    references: list[tuple[str, str]],
+    device: str,
+    fpr: float = DEFAULT_FPR,
+    seed: int = 0,
+    overlap_flags: np.ndarray | None = None,
+    **load,
+) -> MembershipReport | None:
+    """`audit run`'s membership part: every model probe on a causal-LM candidate (None for any
+    other model), against the first of `references` ((model, where it came from)) if any."""
+    from auditor.models import is_causal_lm, load_config
+    from probes import PROBES, build_probes, probes_of_kind
+
+    if not is_causal_lm(load_config(model, load.get("trust_remote_code", False))):
+        return None
+    candidate = load_causal(model, device, **load)
+    name, how = references[0] if references else (None, None)
+    reference = load_causal(name, device, **load) if name else None
+    names = [n for n in probes_of_kind("model")
+             if reference or "reference" not in PROBES.get(n).requires]  # fmt: skip
+    probes = build_probes(names, shared={"seed": seed})
+    return run_membership(candidate, bench, probes, reference=reference, reference_how=how,
+                          task=task, fpr=fpr, overlap_flags=overlap_flags)  # fmt: skip

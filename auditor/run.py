@@ -1,7 +1,9 @@
 """`audit run`: one pipeline from data to attribution.
 
 load -> overlap and shift probes (one streamed pass) -> evaluate the candidate -> train or reuse
-the scratch and pretrained controls -> attribution -> report.
+the scratch and pretrained controls -> attribution -> model probes (a causal-LM candidate) ->
+report. Without training data (no --train, no card train split) only the candidate's evaluation
+and the model probes run, and the report says the attribution needs training data.
 
 The candidate is scored as it is when it has a head for the benchmark's task (a classifier with
 the benchmark's labels, or a causal LM for generation and multiple choice). A base model without
@@ -25,11 +27,14 @@ from auditor.controls import ControlPlan, ControlResult, run_control
 from auditor.corpus import Corpus
 from auditor.embeddings import Encoder, resolve_device
 from auditor.errors import InputError
+from auditor.membership import DEFAULT_FPR as DEFAULT_MEMBERSHIP_FPR
+from auditor.membership import model_evidence
 from auditor.models import load_config, load_model, load_tokenizer
 from auditor.overlap import DEFAULT_NULL_SIZE
 from auditor.overlap import assemble as assemble_overlap
 from auditor.provenance import git_hash, provenance
 from auditor.report import ControlSummary, ModelScore, OverlapReport, RunReport, ShiftReport
+from auditor.samples import read_samples
 from auditor.scan import DEFAULT_BATCH_SIZE, Progress, run_probes
 from auditor.shift import DEFAULT_ALPHA
 from auditor.shift import assemble as assemble_shift
@@ -41,16 +46,21 @@ KINDS = ("overlap", "shift")
 """The probe kinds `audit run` runs over the training data."""
 
 
-def default_train(bench: Corpus, train: str | None) -> str:
+NO_TRAINING_DATA = (
+    "no training data (no --train, and the benchmark has no card with a train split), so "
+    "there is nothing to search for leaked items and no control to train: pass the "
+    "post-training data with --train DATA for the overlap, shift and attribution"
+)
+
+
+def default_train(bench: Corpus, train: str | None) -> str | None:
+    """--train, else the benchmark card's train split, else None (a run without training data)."""
     if train is not None:
         return train
     name = bench.source.partition(":")[0]
     if cards.is_card(name) and "train" in cards.load_card(name).splits:
         return f"{name}:train"
-    raise InputError(
-        f"{bench.source}: no --train given and the benchmark has no card with a train split. "
-        "Pass the post-training data with --train DATA."
-    )
+    return None
 
 
 def score_candidate(model: str, spec: TaskSpec, bench: Corpus, device: str, **load) -> Any:
@@ -66,6 +76,26 @@ def score_candidate(model: str, spec: TaskSpec, bench: Corpus, device: str, **lo
         return None
     tokenizer = load_tokenizer(model, trust_remote_code=load.get("trust_remote_code", False))
     return task.evaluate(network, tokenizer, bench, spec)
+
+
+def candidate_score(
+    model: str,
+    spec: TaskSpec,
+    bench: Corpus,
+    device: str,
+    samples: dict[str, Any] | None = None,
+    **load,
+) -> ModelScore | None:
+    """The candidate as it is: read from lm-evaluation-harness samples when given (`samples`:
+    `read_samples`'s path, filter_name and metric), else evaluated; None for a base model."""
+    if samples is not None:
+        accuracy, items, how = read_samples(bench=bench, **samples)
+        return ModelScore(model=model, accuracy=accuracy, items=items, how=how)
+    evaluated = score_candidate(model, spec, bench, device, **load)
+    if evaluated is None:
+        return None
+    return ModelScore(model=model, accuracy=evaluated.accuracy, items=evaluated.items,
+                      how="evaluated as is")  # fmt: skip
 
 
 def probe_reports(
@@ -122,9 +152,10 @@ def _of_kind(pairs: list, kind: str) -> tuple[list, list]:
 def run_audit(
     model: str,
     bench: Corpus,
-    train: Corpus,
+    train: Corpus | None,
     *,
     base: str | None = None,
+    reference: str | None = None,
     budget: str = "quick",
     seeds: int | None = None,
     alpha: float = DEFAULT_ALPHA,
@@ -139,12 +170,35 @@ def run_audit(
     encoder: str = "minilm",
     fpr: float = DEFAULT_FPR,
     null_size: int = DEFAULT_NULL_SIZE,
+    membership_fpr: float = DEFAULT_MEMBERSHIP_FPR,
+    candidate_samples: dict[str, Any] | None = None,
     on_progress: Progress | None = None,
 ) -> RunReport:
+    """The whole audit; `train` None runs the candidate's evaluation and model probes only."""
     load = {"allow_pickle": allow_pickle, "trust_remote_code": trust_remote_code}
     spec = task_of(bench, train)
     if spec.chance is None:
         raise InputError(f"{bench.source}: the benchmark's chance accuracy is unknown.")
+    config = {"model": model, "base": base or model, "reference": reference,
+              "bench": bench.source, "train": train.source if train else None, "budget": budget,
+              "alpha": alpha, "seed": seed, "device": device, "batch_size": batch_size,
+              "fpr": fpr, "null_size": null_size, "membership_fpr": membership_fpr}  # fmt: skip
+    task = {"type": spec.task, "chance": spec.chance, "labels": spec.label_names}
+    evidence = {"bench": bench, "task": spec.task, "device": device, "fpr": membership_fpr,
+                "seed": seed, **load}  # fmt: skip
+    if train is None:
+        candidate = candidate_score(model, spec, bench, device, candidate_samples, **load)
+        if candidate is None:
+            raise InputError(f"{model}: it has no head for this {spec.task} benchmark, and "
+                             "without training data no control can be scored in its place: "
+                             "pass --train DATA.")  # fmt: skip
+        references = [(reference, "--reference"), (base, "--base")]
+        return RunReport(
+            provenance=provenance(), config={**config, "probes": []}, task=task, overlap=None,
+            shift=None, controls={}, attribution=None, no_training_data=NO_TRAINING_DATA,
+            candidate=candidate,
+            membership=model_evidence(model, references=_usable(references, model), **evidence),
+        )  # fmt: skip
     names = probe_names or probes_of_kind(*KINDS)
     shared = {"seed": seed, "device": device, "model": encoder}
     probes = build_probes(names, probe_params, shared=shared)
@@ -153,7 +207,7 @@ def run_audit(
                                    cache_dir=cache_dir, batch_size=batch_size,
                                    on_progress=on_progress, fpr=fpr, null_size=null_size,
                                    seed=seed)  # fmt: skip
-    evaluated = score_candidate(model, spec, bench, device, **load)
+    evaluated = candidate_score(model, spec, bench, device, candidate_samples, **load)
     base = base or model
     if evaluated is None and base != model:
         raise InputError(
@@ -171,8 +225,7 @@ def run_audit(
                                how="a base model with no head for this task: scored as its "
                                    "fine-tuned self, the pretrained control")  # fmt: skip
     else:
-        candidate = ModelScore(model=model, accuracy=evaluated.accuracy, items=evaluated.items,
-                               how="evaluated as is")  # fmt: skip
+        candidate = evaluated
     # items x seeds: the attribution's bootstrap draws seeds as well as items
     by_seed = {init: np.array([i["correct_by_seed"] for i in c.items], dtype=float)
                for init, c in controls.items()}  # fmt: skip
@@ -185,25 +238,33 @@ def run_audit(
     typicality = (
         np.array([item.scores[measure] for item in shift.items], dtype=float) if measure else None
     )
-    attribution = attribute(scores, spec.chance, seed=seed,
-                            flagged=np.array([item.flagged for item in overlap.items]),
+    flagged = np.array([item.flagged for item in overlap.items])
+    attribution = attribute(scores, spec.chance, seed=seed, flagged=flagged,
                             typicality=typicality,
                             controls={k: c.convergence for k, c in controls.items()},
                             residual_by_construction=evaluated is None)  # fmt: skip
-    config = {"model": model, "base": base, "bench": bench.source, "train": train.source,
-              "budget": budget, "seeds": plan.seeds, "alpha": alpha, "seed": seed,
-              "device": device, "batch_size": batch_size, "fpr": fpr, "null_size": null_size,
-              "probes": [probe.name for probe in probes]}  # fmt: skip
+    # the pretrained control is the base fine-tuned on the declared data: the natural reference
+    control = (controls["pretrained"].checkpoint
+               if TASKS.get(spec.task).head == "causal" else None)  # fmt: skip
+    references = [(reference, "--reference"), (control, "the pretrained control"),
+                  (base, "--base")]  # fmt: skip
     return RunReport(
         provenance=provenance(),
-        config=config,
-        task={"type": spec.task, "chance": spec.chance, "labels": spec.label_names},
+        config={**config, "seeds": plan.seeds, "probes": [probe.name for probe in probes]},
+        task=task,
         overlap=overlap,
         shift=shift,
         candidate=candidate,
         controls={init: summarise(init, result) for init, result in controls.items()},
         attribution=attribution,
-    )
+        membership=model_evidence(model, references=_usable(references, model),
+                                  overlap_flags=flagged, **evidence),
+    )  # fmt: skip
+
+
+def _usable(references: list[tuple[str | None, str]], model: str) -> list[tuple[str, str]]:
+    """The candidate references that exist and are not the model itself, in order."""
+    return [(name, how) for name, how in references if name and name != model]
 
 
 def summarise(init: str, result: ControlResult) -> ControlSummary:

@@ -83,7 +83,7 @@ def test_render_refuses_what_is_not_a_report(tmp_path: Path) -> None:
         "list.json": "[]",
         "broken.json": "{",
         "old.json": json.dumps({"schema_version": 1, "report": "run"}),
-        "other.json": json.dumps({"schema_version": 3, "report": "membership"}),
+        "other.json": json.dumps({"schema_version": 4, "report": "verdict"}),
     }
     for name, text in cases.items():
         (tmp_path / name).write_text(text)

@@ -66,7 +66,7 @@ FILES: dict[str, bytes | str] = {
     "policy_bool.toml": "fail_on_warnings = 1\n",
     "list.json": "[]",
     "binary.json": b"\xff\xfe\x00\x01",
-    "incomplete.json": '{"report": "run", "schema_version": 3}',
+    "incomplete.json": '{"report": "run", "schema_version": 4}',
 }
 
 

@@ -60,7 +60,7 @@ def base_run(data):
 def test_run_report_for_a_base_model(base_run) -> None:
     result, out = base_run
     report = json.loads(out.read_text())
-    assert report["schema_version"] == 3 and report["provenance"]["version"]
+    assert report["schema_version"] == 4 and report["provenance"]["version"]
     assert report["candidate"]["how"].startswith("a base model")
     assert report["candidate"]["accuracy"] == report["controls"]["pretrained"]["accuracy"]
     attribution = report["attribution"]
@@ -258,3 +258,41 @@ def test_probe_options_are_checked_before_loading(data) -> None:
         result = runner.invoke(app, [command, *data_args, *rest])
         assert result.exit_code == 2, (args, result.output)
         assert message in result.output and "no-such-file" not in result.output, args
+
+
+def test_a_causal_candidate_gets_model_probes_with_and_without_training_data(tmp_path) -> None:
+    """With training data the pretrained control is the reference; without, the run evaluates
+    and reads the model alone, says why there is no attribution, and the gate still reads it."""
+    from tests.models import tiny_gpt2
+
+    test = load_corpus("gsm8k:test")
+    pairs = zip(test.texts[:6], test.column("answer")[:6], strict=True)
+    bench = tmp_path / "bench.jsonl"
+    bench.write_text("".join(json.dumps({"question": q, "answer": a}) + "\n" for q, a in pairs))
+    train = tmp_path / "train.jsonl"
+    train.write_text(bench.read_text())
+    base = tiny_gpt2(tmp_path / "gpt2")
+    common = ["--model", str(base), "--bench", str(bench), "--cache-dir", str(tmp_path / "c"),
+              "--format", "json", "-q"]  # fmt: skip
+    with_train = runner.invoke(app, ["run", *common, "--train", str(train)])
+    assert with_train.exit_code == 0, with_train.output
+    membership = json.loads(with_train.stdout)["membership"]
+    assert membership["reference_how"] == "the pretrained control"
+    assert "reference" in membership["probes"] and membership["not_in_training"] is not None
+    assert len(membership["items"]) == 6
+
+    out = tmp_path / "alone.json"
+    alone = runner.invoke(app, ["run", *common, "--out", str(out)])
+    assert alone.exit_code == 0, alone.output
+    report = json.loads(alone.stdout)
+    assert report["overlap"] is None and report["attribution"] is None and not report["controls"]
+    assert "no training data" in report["no_training_data"]
+    assert report["membership"]["reference"] is None
+    assert report["membership"]["summary"]["flagged"] is None
+    assert "reference" not in report["membership"]["probes"]
+    for fmt in ("table", "markdown", "html"):
+        shown = runner.invoke(app, ["render", str(out), "--format", fmt])
+        assert shown.exit_code == 0 and "No attribution" in shown.stdout, fmt
+    gated = runner.invoke(app, ["gate", str(out)])
+    assert gated.exit_code == 0, gated.output  # nothing failed; what it cannot read only warns
+    assert "max_membership_fraction" in gated.output and "warn" in gated.output.lower()

@@ -1,16 +1,48 @@
 """`audit run --model MODEL --bench DATA [--train DATA] [--base MODEL]`: the whole audit."""
 
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from auditor.cli import options as opt
-from auditor.cli.console import progress_bar
+from auditor.cli.console import note, progress_bar
+from auditor.cli.membership import Reference
 from auditor.cli.probing import CalibrationOptions, ProbeOptions
 from auditor.cli.shift import Alpha
 from auditor.controls import BUDGETS
 from auditor.errors import InputError
 from auditor.shift import DEFAULT_ALPHA
+
+
+@dataclass
+class SamplesOptions:
+    """The candidate's scores from lm-evaluation-harness logs instead of an evaluation."""
+
+    candidate_samples: Annotated[
+        Path | None,
+        typer.Option("--candidate-samples", help="Score the candidate from an "
+                     "lm-evaluation-harness samples_<task>_<date>.jsonl (lm_eval --log_samples) "
+                     "instead of evaluating it."),
+    ] = None  # fmt: skip
+    samples_filter: Annotated[
+        str | None,
+        typer.Option("--filter", help="The samples' filter to read (gsm8k logs strict-match "
+                     "and flexible-extract; required when the file has several)."),
+    ] = None  # fmt: skip
+    samples_metric: Annotated[
+        str | None,
+        typer.Option("--samples-metric", help="Per-sample metric key (default: the first of "
+                     "exact_match, acc, acc_norm the rows name)."),
+    ] = None  # fmt: skip
+
+    def source(self) -> dict | None:
+        """`auditor.samples.read_samples`'s arguments, or None to evaluate the candidate."""
+        if self.candidate_samples is None:
+            return None
+        return {"path": self.candidate_samples, "filter_name": self.samples_filter,
+                "metric": self.samples_metric}  # fmt: skip
 
 
 @opt.with_options
@@ -25,6 +57,16 @@ def run(
         str | None,
         typer.Option("--base", help="Base model of the controls (default: the candidate)."),
     ] = None,
+    reference: Reference = None,
+    membership_fpr: Annotated[
+        float,
+        typer.Option(
+            "--membership-fpr",
+            min=0.001,
+            max=0.5,
+            help="Target false-positive rate of the model probes' flags.",
+        ),
+    ] = 0.01,
     budget: Annotated[
         str, typer.Option("--budget", help=f"Control budget: {', '.join(BUDGETS)}.")
     ] = "quick",
@@ -37,6 +79,7 @@ def run(
     alpha: Alpha = DEFAULT_ALPHA,
     probes: ProbeOptions = None,
     calibration: CalibrationOptions = None,
+    samples: SamplesOptions = None,
     models: opt.ModelOptions = None,
     output: opt.Output = None,
     runtime: opt.Runtime = None,
@@ -47,6 +90,9 @@ def run(
     Runs the overlap and shift probes in one pass over the training data, scores the candidate,
     trains (or reuses) the scratch and pretrained controls, and splits the candidate's accuracy
     above chance into distribution fitting, transfer and residual, with bootstrap intervals.
+    A causal-LM candidate also gets the model probes (`audit membership`), against --reference,
+    else the pretrained control, else --base. Without training data (no --train, no card train
+    split) only the evaluation and the model probes run, and the report says so.
     """
     # Imported here, not at the top: `audit --help` and the option checks need no torch.
     from auditor.run import KINDS, default_train, run_audit
@@ -56,10 +102,16 @@ def run(
     names = probes.names(KINDS, "audit run")
     probe_params = probes.params(selected=names)
     (bench_corpus,) = data.load([(bench, "bench")], runtime.quiet)
-    (train_corpus,) = data.load([(default_train(bench_corpus, train), "train")], runtime.quiet)
+    train_source = default_train(bench_corpus, train)
+    train_corpus = None
+    if train_source is None:
+        note("no training data: evaluation and model probes only", runtime.quiet)
+    else:
+        (train_corpus,) = data.load([(train_source, "train")], runtime.quiet)
     with progress_bar(runtime.quiet) as on_progress:
         report = run_audit(
-            model, bench_corpus, train_corpus, base=base, budget=budget, seeds=seeds,
+            model, bench_corpus, train_corpus, base=base, reference=reference, budget=budget,
+            seeds=seeds, membership_fpr=membership_fpr, candidate_samples=samples.source(),
             alpha=alpha, seed=runtime.seed, device=runtime.device, cache_dir=runtime.cache_dir,
             batch_size=probes.batch_size, probe_names=names, probe_params=probe_params,
             encoder=probes.encoder, fpr=calibration.fpr, null_size=calibration.null_size,
