@@ -41,11 +41,11 @@ from auditor.scan import check_requirements
 from probes.base import FitContext, LoadedModel, Probe, ProbeResult
 
 DEFAULT_FPR = 0.01
-SUMMARY_ORDER = ("minkpp", "reference", "mink", "zlib", "loss", "rewrite")
-"""Which probe the items and the summary carry: the first calibrated one in this order. Min-K%++
-against the reference's distribution flagged the most seen items at the same false-positive rate
-in the tests (`tests/test_membership.py`); the reference difference ranks best but its empirical
-null widens as the seen share grows."""
+SUMMARY_ORDER = ("mink", "minkpp", "loss", "rewrite", "reference", "zlib")
+"""Which probe the items and the summary carry: the first calibrated one in this order, the
+order of the seen items each flagged at a 5% target rate in `benchmarks/membership.py` (three
+seeds of three tiny GPT-2s, 50 of 100 GSM8K items seen: mink 22-45, minkpp 3-33, loss 3-24,
+rewrite 12-16, reference 3-10, zlib 2-7; each at most 8 of 100 on a clean model)."""
 MAD_SCALE = 1.4826
 """Median absolute deviation -> standard deviation of a normal distribution."""
 WEAK = (

@@ -45,10 +45,18 @@ class TokenStats:
         return max(len(self.text.encode("utf-8")), 1)
 
 
+def context_length(network: Any) -> int | None:
+    """The most positions the model can read (None: the config does not say)."""
+    config = network.config
+    values = [getattr(config, key, None) for key in ("max_position_embeddings", "n_positions")]
+    return next((int(v) for v in values if isinstance(v, int) and v > 0), None)
+
+
 def _forward(model: LoadedModel, texts: list[str], max_length: int, batch_size: int) -> list:
     import torch
 
     network, tokenizer = model.network, model.tokenizer
+    max_length = min(max_length, context_length(network) or max_length)
     device = next(network.parameters()).device
     network.eval()
     stats = []
@@ -84,7 +92,8 @@ def token_stats(
     model: LoadedModel, texts: list[str], max_length: int = 256, batch_size: int = 8
 ) -> list[TokenStats]:
     """Each text's `TokenStats` under `model`, computed once per (texts, max_length) and kept on
-    the model, so every probe of an audit shares the pass."""
+    the model, so every probe of an audit shares the pass. Texts are cut at `max_length`
+    tokens, or at the model's own context length when that is shorter."""
     digest = hashlib.sha256("\x00".join(texts).encode("utf-8", "surrogatepass")).hexdigest()
     key = ("token_stats", digest, max_length)
     if key not in model.memo:

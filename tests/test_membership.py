@@ -94,8 +94,8 @@ def test_flags_on_the_null_model_stay_near_the_target_rate(null, contaminated, w
     # the same rule flags seen items of the contaminated model and few unseen ones
     flagged = np.array([item.flagged for item in contaminated.items])
     truth = world["truth"]
-    assert contaminated.summary.probe == "minkpp"
-    assert flagged[truth].sum() >= 0.3 * truth.sum()  # measured: 24 of 50
+    assert contaminated.summary.probe == "mink"
+    assert flagged[truth].sum() >= 0.3 * truth.sum()
     assert flagged[~truth].sum() <= 0.1 * (~truth).sum()
 
 
@@ -160,6 +160,12 @@ def test_padding_does_not_change_scores(world) -> None:
     np.testing.assert_allclose(alone, batched, atol=1e-4)
 
 
+def test_texts_longer_than_the_model_reads_are_cut_at_its_context(world) -> None:
+    model = world["loaded"]["clean"]  # 128 positions
+    (stats,) = token_stats(model, [" ".join(world["bench"].texts[:10])], max_length=256)
+    assert len(stats.logp) == 127
+
+
 def test_rewrite_twins_follow_the_task() -> None:
     rows = {"id": ["a"], "text": ["Which is a fruit?"], "choices": [["apple", "car", "rock"]],
             "label": ["0"]}  # fmt: skip
@@ -200,6 +206,7 @@ def test_membership_command_json_contract(world, tmp_path: Path) -> None:
     assert set(report["probes"]) == {"minkpp", "reference"}
     assert set(report["summary"]) >= {"flagged", "fraction", "fpr_target"}
     assert report["summary"]["fpr_target"] == 0.05 and report["summary"]["probe"] == "minkpp"
+    # (mink, the default summary probe, is not among the two asked for)
     assert [item["index"] for item in report["items"]] == list(range(ITEMS))
     item = report["items"][0]
     assert set(item) >= {"index", "id", "score", "flagged", "probes"}
