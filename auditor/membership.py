@@ -89,6 +89,8 @@ def calibrate(probe: Probe, result: ProbeResult, fpr: float) -> Flags:
             return Flags(None, None, None)
         middle = float(np.median(scores[finite]))
         spread = MAD_SCALE * float(np.median(np.abs(scores[finite] - middle)))
+        if spread <= 0:  # half the items or more tie: no bulk to read a null's width from
+            return Flags(None, None, None)
         threshold = middle + float(norm.ppf(1 - fpr)) * spread
         why = f"empirical: median {middle:+.3g}, spread {spread:.3g}"
     else:
@@ -214,7 +216,7 @@ def _note(chosen: str, probes: dict[str, MembershipProbe], fpr: float) -> str:
             f"Thresholds: {methods}.")  # fmt: skip
 
 
-def load_causal(model: str, device: str, **load) -> LoadedModel:
+def load_causal(model: str, device: str, on_progress=None, **load) -> LoadedModel:
     """A causal LM for the model probes (an encoder has no next-token probabilities)."""
     from auditor.embeddings import resolve_device
     from auditor.models import is_causal_lm, load_config, load_model, load_tokenizer
@@ -226,7 +228,7 @@ def load_causal(model: str, device: str, **load) -> LoadedModel:
     network = load_model(model, "causal", **load).to(resolve_device(device))
     tokenizer = load_tokenizer(model, trust_remote_code=trust)
     tokenizer.padding_side = "right"
-    return LoadedModel(model, network, tokenizer)
+    return LoadedModel(model, network, tokenizer, on_progress=on_progress)
 
 
 def model_evidence(
@@ -239,6 +241,7 @@ def model_evidence(
     fpr: float = DEFAULT_FPR,
     seed: int = 0,
     overlap_flags: np.ndarray | None = None,
+    on_progress=None,
     **load,
 ) -> MembershipReport | None:
     """`audit run`'s membership part: every model probe on a causal-LM candidate (None for any
@@ -248,9 +251,9 @@ def model_evidence(
 
     if not is_causal_lm(load_config(model, load.get("trust_remote_code", False))):
         return None
-    candidate = load_causal(model, device, **load)
+    candidate = load_causal(model, device, on_progress, **load)
     name, how = references[0] if references else (None, None)
-    reference = load_causal(name, device, **load) if name else None
+    reference = load_causal(name, device, on_progress, **load) if name else None
     names = [n for n in probes_of_kind("model")
              if reference or "reference" not in PROBES.get(n).requires]  # fmt: skip
     probes = build_probes(names, shared={"seed": seed})

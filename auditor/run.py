@@ -185,7 +185,7 @@ def run_audit(
               "fpr": fpr, "null_size": null_size, "membership_fpr": membership_fpr}  # fmt: skip
     task = {"type": spec.task, "chance": spec.chance, "labels": spec.label_names}
     evidence = {"bench": bench, "task": spec.task, "device": device, "fpr": membership_fpr,
-                "seed": seed, **load}  # fmt: skip
+                "seed": seed, "on_progress": on_progress, **load}  # fmt: skip
     if train is None:
         candidate = candidate_score(model, spec, bench, device, candidate_samples, **load)
         if candidate is None:

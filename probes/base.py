@@ -70,6 +70,8 @@ class LoadedModel:
     tokenizer: Any
     memo: dict = field(default_factory=dict, compare=False, repr=False)
     """What probes computed from this model and share (`probes.membership.token_stats`)."""
+    on_progress: Any = field(default=None, compare=False, repr=False)
+    """`(stage, done, total)`, called as forward passes advance (drives progress bars)."""
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ import hashlib
 import math
 from abc import abstractmethod
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, ClassVar, Self
 
 import numpy as np
@@ -60,7 +61,10 @@ def _forward(model: LoadedModel, texts: list[str], max_length: int, batch_size: 
     device = next(network.parameters()).device
     network.eval()
     stats = []
+    stage = f"token probabilities under {Path(model.name).name or model.name}"
     for start in range(0, len(texts), batch_size):
+        if model.on_progress is not None:
+            model.on_progress(stage, start, len(texts))
         chunk = texts[start : start + batch_size]
         encoded = tokenizer(chunk, truncation=True, max_length=max_length, padding=True,
                             return_tensors="pt")  # fmt: skip
@@ -85,6 +89,8 @@ def _forward(model: LoadedModel, texts: list[str], max_length: int, batch_size: 
                                     mu[row][chosen].cpu().numpy().astype(np.float64),
                                     sigma[row][chosen].cpu().numpy().astype(np.float64),
                                     text))  # fmt: skip
+    if model.on_progress is not None:
+        model.on_progress(stage, len(texts), len(texts))
     return stats
 
 

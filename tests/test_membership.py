@@ -216,3 +216,17 @@ def test_membership_command_json_contract(world, tmp_path: Path) -> None:
     assert "&lt;b&gt;x&lt;/b&gt;" in html and "<b>x</b>" not in html
     encoder = CliRunner().invoke(app, ["membership", "--model", "minilm", "--bench", str(bench)])
     assert encoder.exit_code == 2 and "not a causal language model" in encoder.output
+
+
+def test_a_null_with_no_spread_flags_nothing() -> None:
+    from auditor.membership import calibrate
+    from probes.base import ItemScore, ProbeResult
+    from probes.reference import ReferenceProbe
+
+    probe = ReferenceProbe()
+    scores = [0.0] * 8 + [0.5, 0.9]
+    result = ProbeResult("reference", "model", {}, [ItemScore(v, False) for v in scores])
+    assert calibrate(probe, result, 0.05).flagged is None
+    spread = [0.01 * i for i in range(40)] + [5.0]
+    result = ProbeResult("reference", "model", {}, [ItemScore(v, False) for v in spread])
+    assert calibrate(probe, result, 0.05).flagged.tolist() == [False] * 40 + [True]

@@ -5,7 +5,7 @@ from typing import Annotated
 import typer
 
 from auditor.cli import options as opt
-from auditor.cli.console import note
+from auditor.cli.console import note, progress_bar
 from auditor.cli.probing import ProbeChoice
 
 KINDS = ("model",)
@@ -60,10 +60,12 @@ def membership(
         task = task_of(corpus).task
     except InputError:  # plain text: scored as it is, twins by the default rule
         task = None
-    loaded = load_causal(model, runtime.device, **models.load_kwargs())
-    other = load_causal(reference, runtime.device, **models.load_kwargs()) if reference else None
     note(f"scoring {len(corpus):,} items of {corpus.source} under {model}", runtime.quiet)
-    report = run_membership(loaded, corpus, built, reference=other,
-                            reference_how="--reference" if reference else None, task=task,
-                            fpr=fpr)  # fmt: skip
+    with progress_bar(runtime.quiet) as on_progress:
+        loaded = load_causal(model, runtime.device, on_progress, **models.load_kwargs())
+        other = (load_causal(reference, runtime.device, on_progress, **models.load_kwargs())
+                 if reference else None)  # fmt: skip
+        report = run_membership(loaded, corpus, built, reference=other,
+                                reference_how="--reference" if reference else None, task=task,
+                                fpr=fpr)  # fmt: skip
     output.emit(report, runtime.quiet)
