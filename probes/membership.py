@@ -46,6 +46,17 @@ class TokenStats:
         return max(len(self.text.encode("utf-8")), 1)
 
 
+def _row_stats(logits: Any, targets: Any, text: str) -> TokenStats:
+    """One text's statistics from its logits (positions x vocabulary) and next tokens."""
+    logprobs = logits.float().log_softmax(dim=-1)
+    token_logp = logprobs.gather(-1, targets.unsqueeze(-1)).squeeze(-1)
+    probs = logprobs.exp()
+    mu = (probs * logprobs).sum(-1)
+    sigma = ((probs * logprobs.square()).sum(-1) - mu.square()).clamp_min(0).sqrt()
+    return TokenStats(*(v.cpu().numpy().astype(np.float64) for v in (token_logp, mu, sigma)),
+                      text=text)  # fmt: skip
+
+
 def context_length(network: Any) -> int | None:
     """The most positions the model can read (None: the config does not say)."""
     config = network.config
@@ -73,22 +84,12 @@ def _forward(model: LoadedModel, texts: list[str], max_length: int, batch_size: 
         with torch.inference_mode(), torch.autocast(device.type, torch.bfloat16,
                                                     enabled=device.type == "cuda"):  # fmt: skip
             logits = network(input_ids=ids, attention_mask=mask).logits[:, :-1]
-        logprobs = logits.float().log_softmax(dim=-1)
-        targets = ids[:, 1:]
-        token_logp = logprobs.gather(-1, targets.unsqueeze(-1)).squeeze(-1)
-        probs = logprobs.exp()
-        mu = (probs * logprobs).sum(-1)
-        second = (probs * logprobs.square()).sum(-1)
-        sigma = (second - mu.square()).clamp_min(0).sqrt()
         keep = mask[:, 1:].bool()
         if tokenizer.padding_side == "left":  # a left-padded row's first real token has no context
             keep &= mask[:, :-1].bool()
-        for row, text in enumerate(chunk):
+        for row, text in enumerate(chunk):  # one row at a time: (length x vocab) floats at most
             chosen = keep[row]
-            stats.append(TokenStats(token_logp[row][chosen].cpu().numpy().astype(np.float64),
-                                    mu[row][chosen].cpu().numpy().astype(np.float64),
-                                    sigma[row][chosen].cpu().numpy().astype(np.float64),
-                                    text))  # fmt: skip
+            stats.append(_row_stats(logits[row][chosen], ids[row, 1:][chosen], text))
     if model.on_progress is not None:
         model.on_progress(stage, len(texts), len(texts))
     return stats
