@@ -1,8 +1,11 @@
 """`lexical`: do benchmark items look like training items on the surface?
 
 Two plain statistics over the whole training stream, on the words of `auditor.normalize`:
-- item length in words: two-sample Kolmogorov-Smirnov test (scipy) between every training
-  item's length and every benchmark item's length; `statistic` is the KS distance;
+- item length in words: two-sample Kolmogorov-Smirnov test between every training item's length
+  and every benchmark item's length; `statistic` is the KS distance. The training side is kept
+  as a count per length (lengths are whole numbers, so the histogram is the exact empirical
+  distribution and its memory is the longest document's length, not the corpus size); the test
+  is scipy's `ks_2samp` with its default method, read from the counts (`ks_from_counts`);
 - out-of-vocabulary rate: the share of benchmark word occurrences whose word never occurs in the
   training corpus (the benchmark's vocabulary is indexed, the training stream looked up in it, so
   memory grows with the benchmark), and the share of benchmark items with any such word.
@@ -11,11 +14,32 @@ Two plain statistics over the whole training stream, on the words of `auditor.no
 from typing import ClassVar, Self
 
 import numpy as np
-from scipy.stats import ks_2samp
+from scipy.stats import ks_2samp, kstwo
 
 from auditor.corpus import Corpus
 from probes.base import FitContext, Probe, ProbeResult, Scan, SetTest, TrainBatch
 from probes.tokens import HashIndex, TokenBatch
+
+EXACT_UP_TO = 10_000
+"""scipy's `ks_2samp` computes the exact p-value up to this many items a side, the asymptotic
+one beyond (its `MAX_AUTO_N`)."""
+
+
+def ks_from_counts(counts: np.ndarray, sample: np.ndarray) -> tuple[float, float]:
+    """`ks_2samp(lengths, sample)` (two-sided, method "auto") where `lengths` is given as
+    `counts[k]` = how many items have length k: the same statistic and p-value, from memory
+    proportional to the longest length."""
+    total = int(counts.sum())
+    if max(total, len(sample)) <= EXACT_UP_TO:  # small: scipy's exact path, on the items
+        result = ks_2samp(np.repeat(np.arange(len(counts)), counts), sample)
+        return float(result.statistic), float(result.pvalue)
+    top = max(len(counts), int(sample.max()) + 1)
+    grid = np.arange(top)
+    train_cdf = np.cumsum(np.pad(counts, (0, top - len(counts)))) / total
+    sample_cdf = np.searchsorted(np.sort(sample), grid, side="right") / len(sample)
+    statistic = float(np.abs(train_cdf - sample_cdf).max())
+    effective = round(total * len(sample) / (total + len(sample)))
+    return statistic, float(np.clip(kstwo.sf(statistic, effective), 0, 1))
 
 
 class LexicalProbe(Probe):
@@ -54,7 +78,8 @@ class LexicalScan(Scan):
     def __init__(self, probe: LexicalProbe) -> None:
         self.probe = probe
         self.seen = np.zeros(len(probe.vocabulary_), dtype=bool)
-        self.lengths: list[np.ndarray] = []
+        self.length_counts = np.zeros(0, dtype=np.int64)
+        """Training items per length in words (index = length)."""
 
     def prepare(self, batch: TrainBatch) -> tuple[np.ndarray, np.ndarray]:
         tokens = batch.tokens
@@ -64,24 +89,29 @@ class LexicalScan(Scan):
     def absorb(self, batch: TrainBatch, prepared) -> None:
         slots, lengths = prepared
         self.seen[slots] = True
-        self.lengths.append(lengths)
+        counts = np.bincount(lengths)
+        if len(counts) > len(self.length_counts):
+            self.length_counts = np.pad(self.length_counts,
+                                        (0, len(counts) - len(self.length_counts)))  # fmt: skip
+        self.length_counts[: len(counts)] += counts
 
     def finish(self) -> ProbeResult:
         probe = self.probe
-        train_lengths = np.concatenate(self.lengths) if self.lengths else np.zeros(0, int)
+        counts = self.length_counts
+        total = int(counts.sum())
         unseen = ~self.seen[probe.word_slots_]
         items_with_unseen = (
             np.bincount(probe.doc_of_word_[unseen], minlength=len(probe.lengths_)) > 0
         )
-        if len(train_lengths) and len(probe.lengths_):
-            ks = ks_2samp(train_lengths, probe.lengths_)
-            statistic, p_value = float(ks.statistic), float(ks.pvalue)
+        if total and len(probe.lengths_):
+            statistic, p_value = ks_from_counts(counts, probe.lengths_)
         else:
             statistic, p_value = None, None
         test = {
             "statistic": statistic,
             "p_value": p_value,
-            "train_mean_length": float(train_lengths.mean()) if len(train_lengths) else None,
+            "train_mean_length": (float(counts @ np.arange(len(counts))) / total
+                                  if total else None),
             "bench_mean_length": float(probe.lengths_.mean()) if len(probe.lengths_) else None,
             "oov_rate": float(unseen.mean()) if len(unseen) else 0.0,
             "items_with_oov": float(items_with_unseen.mean()) if len(probe.lengths_) else 0.0,

@@ -103,3 +103,20 @@ def test_labels_and_lexical_known_answers() -> None:
 def test_holm_adjustment() -> None:
     adjusted = holm({"a": 0.01, "b": 0.04, "c": 0.03})
     assert adjusted == pytest.approx({"a": 0.03, "b": 0.06, "c": 0.06})
+
+
+@pytest.mark.parametrize("size", [300, 9_000, 60_000])
+def test_length_ks_from_counts_equals_scipy_on_the_lengths(size: int) -> None:
+    """The lexical probe keeps training lengths as counts (memory: the longest length); its KS
+    test must be scipy's ks_2samp on the lengths themselves, exact and asymptotic paths alike."""
+    from scipy.stats import ks_2samp
+
+    from probes.lexical import ks_from_counts
+
+    rng = np.random.default_rng(size)
+    train = rng.poisson(14, size) + rng.integers(0, 3, size)
+    bench = rng.poisson(15, 700)
+    expected = ks_2samp(train, bench)
+    statistic, p_value = ks_from_counts(np.bincount(train), bench)
+    assert statistic == pytest.approx(float(expected.statistic), abs=1e-12)
+    assert p_value == pytest.approx(float(expected.pvalue), rel=1e-9, abs=1e-300)
