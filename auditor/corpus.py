@@ -83,11 +83,14 @@ class Corpus:
 
     def batches(self, size: int) -> Iterator[CorpusBatch]:
         """Consecutive slices of at most `size` rows, reading `id`, `text` and `label`."""
+        for start in range(0, len(self), size):
+            yield self.batch_at(start, size)
+
+    def batch_at(self, start: int, size: int) -> CorpusBatch:
+        """Rows `start .. start + size` as one batch (what `batches` yields there)."""
         names = [name for name in ("id", "text", "label") if name in self.dataset.column_names]
-        columns = self.dataset.select_columns(names)
-        for start in range(0, len(columns), size):
-            chunk = columns[start : start + size]
-            yield CorpusBatch(start, chunk["text"], chunk["id"], chunk.get("label"))
+        chunk = self.dataset.select_columns(names)[start : start + size]
+        return CorpusBatch(start, chunk["text"], chunk["id"], chunk.get("label"))
 
     def describe(self) -> dict[str, object]:
         """The `train` / `bench` block of a report."""

@@ -3,16 +3,22 @@
 Every probe is fitted on the benchmark; the training corpus is read once, in batches, and each
 batch's shared features (word hashes, embeddings) are computed once and handed to every probe's
 scan. Which features a pass computes is what its probes declare in `requires`: a batch refuses
-the others. Worker threads tokenise batches and run the scans' `prepare` step (numpy, which
-releases the GIL) on several batches at once; the main thread folds the results in, in batch
-order. Probes that need nothing from the training data (kind `model`) are fitted and finished
+the others. Workers tokenise batches and run the scans' `prepare` step on several batches at
+once; the main thread folds the results in, in batch order, so the result is the same whatever
+the number of workers. When every probe of the pass says its `prepare` is safe in a forked
+process (`Probe.process_safe`: hashing and lookups, no torch), the workers are processes (on
+platforms that fork), so the GIL-held normalisation runs on every core; they inherit the fitted
+probes and the corpus, receive row ranges and send back only the prepared outputs. Otherwise
+(an encoder in the pass) they are threads, as numpy and torch release the GIL. Probes that need
+nothing from the training data (kind `model`) are fitted and finished
 without a pass, so an audit without training data still runs them.
 """
 
+import multiprocessing
 import os
 from collections import deque
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 
 from auditor.corpus import Corpus
 from auditor.errors import InputError
@@ -22,6 +28,8 @@ from probes.null import NullSample
 DEFAULT_BATCH_SIZE = 1024
 """Training items per batch: 1,024 measured fastest (256-2,048) for the n-gram scan."""
 WORKERS = max(1, min(4, os.cpu_count() or 1))
+PROCESSES = max(1, min(8, os.cpu_count() or 1))
+"""Worker processes of a pass whose probes are all `process_safe`."""
 BATCH_FEATURES = FEATURES - {"model", "reference"}
 """Features computed from a training batch (the rest come through the fit context)."""
 
@@ -38,8 +46,10 @@ def check_requirements(probes: Sequence[Probe], context: FitContext, has_train: 
         if "model" in probe.requires and context.model is None:
             raise InputError(f"probe {probe.name!r} reads the audited model: pass --model.")
         if "reference" in probe.requires and context.reference is None:
-            raise InputError(f"probe {probe.name!r} compares the model with a reference model: "
-                             "pass --reference MODEL (a model that did not see the benchmark).")
+            raise InputError(
+                f"probe {probe.name!r} compares the model with a reference model: "
+                "pass --reference MODEL (a model that did not see the benchmark)."
+            )
         if probe.requires & BATCH_FEATURES and not has_train:
             raise InputError(f"probe {probe.name!r} needs training data: pass --train DATA.")
 
@@ -52,8 +62,11 @@ def run_probes(
     context: FitContext | None = None,
     batch_size: int = DEFAULT_BATCH_SIZE,
     on_progress: Progress | None = None,
+    processes: int | None = None,
 ) -> list[ProbeResult]:
-    """Fit every probe on `bench`, stream `train` through them once, return their results."""
+    """Fit every probe on `bench`, stream `train` through them once, return their results.
+    `processes`: worker processes when every probe is process-safe (default `PROCESSES`; 1:
+    threads)."""
     context = context or FitContext()
     check_requirements(probes, context, train is not None)
     progress = on_progress or (lambda stage, done, total: None)
@@ -66,12 +79,34 @@ def run_probes(
         scan for scan, probe in zip(scans, probes, strict=True) if probe.requires & BATCH_FEATURES
     ]
     if train is not None and streaming:
-        _stream(train, streaming, _features(probes), batch_size, progress, context.null)
+        forked = "fork" in multiprocessing.get_all_start_methods() and all(
+            probe.process_safe for probe in probes if probe.requires & BATCH_FEATURES
+        )
+        workers = (PROCESSES if processes is None else processes) if forked else 1
+        _stream(train, streaming, _features(probes), batch_size, progress, context.null, workers)
     return [scan.finish() for scan in scans]
 
 
 def _features(probes: Sequence[Probe]) -> frozenset[str]:
     return frozenset().union(*(probe.requires for probe in probes)) & BATCH_FEATURES
+
+
+_FORKED: dict = {}
+"""What forked workers inherit: the corpus, the scans, the features (set while a pool runs)."""
+
+
+def _prepare_rows(start: int, size: int) -> list:
+    """A worker process's job: the batch at rows `start .. start + size`, prepared by every
+    scan (from the state inherited at fork)."""
+    train, scans, features = _FORKED["train"], _FORKED["scans"], _FORKED["features"]
+    batch = TrainBatch(train.batch_at(start, size), train.fingerprint, len(train), features)
+    return _prepared(batch, scans, features)
+
+
+def _prepared(batch: TrainBatch, scans: list, features: frozenset[str]) -> list:
+    if "tokens" in features:
+        batch.tokens  # noqa: B018 - tokenise once for every scan
+    return [scan.prepare(batch) for scan in scans]
 
 
 def _stream(
@@ -81,14 +116,10 @@ def _stream(
     batch_size: int,
     progress: Progress,
     null: NullSample | None,
+    processes: int = 1,
 ) -> None:
     fingerprint, total = train.fingerprint, len(train)
     progress("scanning training corpus", 0, total)
-
-    def prepare(batch: TrainBatch) -> list:
-        if "tokens" in features:
-            batch.tokens  # noqa: B018 - tokenise in this worker thread, once for every scan
-        return [scan.prepare(batch) for scan in scans]
 
     def absorb(batch: TrainBatch, prepared: Future) -> None:
         for scan, output in zip(scans, prepared.result(), strict=True):
@@ -97,12 +128,27 @@ def _stream(
             null.absorb(batch.start, batch.texts)
         progress("scanning training corpus", batch.start + len(batch), total)
 
-    with ThreadPoolExecutor(max_workers=WORKERS) as pool:
-        in_flight: deque = deque()
-        for corpus_batch in train.batches(batch_size):
-            batch = TrainBatch(corpus_batch, fingerprint, total, features)
-            in_flight.append((batch, pool.submit(prepare, batch)))
-            if len(in_flight) > WORKERS:
+    def submit(pool: Executor, batch: TrainBatch) -> Future:
+        if processes > 1:
+            return pool.submit(_prepare_rows, batch.start, len(batch))
+        return pool.submit(_prepared, batch, scans, features)
+
+    if processes > 1:
+        _FORKED.update(train=train, scans=scans, features=features)
+        fork = multiprocessing.get_context("fork")
+        pool: Executor = ProcessPoolExecutor(processes, mp_context=fork)
+    else:
+        pool = ThreadPoolExecutor(max_workers=WORKERS)
+    window = max(processes, WORKERS)
+    try:
+        with pool:
+            in_flight: deque = deque()
+            for corpus_batch in train.batches(batch_size):
+                batch = TrainBatch(corpus_batch, fingerprint, total, features)
+                in_flight.append((batch, submit(pool, batch)))
+                if len(in_flight) > window:
+                    absorb(*in_flight.popleft())
+            while in_flight:
                 absorb(*in_flight.popleft())
-        while in_flight:
-            absorb(*in_flight.popleft())
+    finally:
+        _FORKED.clear()

@@ -5,7 +5,9 @@ words); benchmark: the 1,319 GSM8K test questions. The baseline is what lm-eval'
 `get_train_overlap` does with its Python janitor: `normalize_string` then `word_ngrams(text, 13)`
 per document, looking each n-gram up in the benchmark's n-gram set. Both report which benchmark
 items share at least one 13-gram with the corpus; the script prints both throughputs, the ratio,
-and whether the two agree.
+and whether the two agree. Then the three text probes (exact, ngram, minhash) in one pass on
+worker threads (`processes=1`, the baseline) and on forked worker processes (the default when
+every probe of the pass is process-safe), with the ratio.
 """
 
 import sys
@@ -14,7 +16,10 @@ from lm_eval.decontamination.janitor import Janitor, word_ngrams
 
 from auditor.loading import load_corpus
 from auditor.overlap import run_overlap
+from auditor.scan import PROCESSES, run_probes
 from benchmarks.common import best_of, gsm8k_scan_corpus
+from probes.exact import ExactProbe
+from probes.minhash import MinHashProbe
 from probes.ngram import NgramProbe
 from tests.helpers import corpus as make_corpus
 
@@ -58,6 +63,18 @@ def main() -> None:
           f"only audit {only_ours[:10]}, only lm-eval {only_base[:10]}")  # fmt: skip
     if only_base:
         sys.exit("disagreement: lm-eval found overlaps audit missed")
+
+    def text_pass(processes: int) -> list:
+        probes = [ExactProbe(), NgramProbe(), MinHashProbe()]
+        return run_probes(train, bench, probes, processes=processes)
+
+    threads_s, by_threads = best_of(2, lambda: text_pass(1))
+    procs_s, by_processes = best_of(2, lambda: text_pass(PROCESSES))
+    print(f"exact+ngram+minhash, threads   : {words / threads_s / 1e6:6.2f}M words/s")
+    print(f"exact+ngram+minhash, {PROCESSES} processes: {words / procs_s / 1e6:6.2f}M words/s "
+          f"({threads_s / procs_s:.2f}x)")  # fmt: skip
+    if repr(by_threads) != repr(by_processes):
+        sys.exit("disagreement: processes and threads gave different results")
 
 
 if __name__ == "__main__":

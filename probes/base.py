@@ -299,6 +299,9 @@ class Probe(ABC):
     notable: ClassVar[float | None] = None
     """An item this probe does not flag but scores above this is still shown as evidence of
     partial overlap (the n-gram probe: any shared n-gram, GPT-3's contamination criterion)."""
+    process_safe: ClassVar[bool] = False
+    """Its scan's `prepare` reads only the fitted probe and the batch's text features (no torch,
+    no open handles), so the pass may run it in forked worker processes (`auditor.scan`)."""
     calibrates: ClassVar[bool] = False
     """Also scores the null sample (`FitContext.null`) into `ProbeResult.null`, so its threshold
     can be set at a target false-positive rate (`auditor.calibration`)."""

@@ -38,6 +38,7 @@ class ContainmentProbe(Probe):
     name: ClassVar[str] = "containment"
     kind: ClassVar[str] = "overlap"
     requires: ClassVar[frozenset[str]] = frozenset({"skeleton"})
+    process_safe: ClassVar[bool] = True
     calibrates: ClassVar[bool] = True
     bounds: ClassVar[dict[str, tuple[float | None, float | None]]] = {
         "n": (1, None), "min_words": (1, None), "threshold": (0, 1),

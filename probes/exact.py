@@ -34,6 +34,7 @@ class ExactProbe(Probe):
     name: ClassVar[str] = "exact"
     kind: ClassVar[str] = "overlap"
     requires: ClassVar[frozenset[str]] = frozenset({"tokens"})
+    process_safe: ClassVar[bool] = True
     provides: ClassVar[frozenset[str]] = frozenset({"verbatim"})
     shown_params: ClassVar[tuple[str, ...]] = ("min_words",)
     bounds: ClassVar[dict[str, tuple[float | None, float | None]]] = {

@@ -20,6 +20,7 @@ class LabelsProbe(Probe):
     name: ClassVar[str] = "labels"
     kind: ClassVar[str] = "shift"
     requires: ClassVar[frozenset[str]] = frozenset({"labels"})
+    process_safe: ClassVar[bool] = True
     statistic_label: ClassVar[str] = "chi²"
 
     def __init__(self) -> None:

@@ -46,6 +46,7 @@ class LexicalProbe(Probe):
     name: ClassVar[str] = "lexical"
     kind: ClassVar[str] = "shift"
     requires: ClassVar[frozenset[str]] = frozenset({"tokens"})
+    process_safe: ClassVar[bool] = True
     statistic_label: ClassVar[str] = "KS"
 
     def __init__(self) -> None:

@@ -73,6 +73,7 @@ class MinHashProbe(Probe):
     name: ClassVar[str] = "minhash"
     kind: ClassVar[str] = "overlap"
     requires: ClassVar[frozenset[str]] = frozenset({"tokens"})
+    process_safe: ClassVar[bool] = True
     bounds: ClassVar[dict[str, tuple[float | None, float | None]]] = {
         "threshold": (0.01, 1), "num_perm": (1, None), "shingle": (1, None),
     }  # fmt: skip

@@ -50,6 +50,7 @@ class NgramProbe(Probe):
     name: ClassVar[str] = "ngram"
     kind: ClassVar[str] = "overlap"
     requires: ClassVar[frozenset[str]] = frozenset({"tokens"})
+    process_safe: ClassVar[bool] = True
     notable: ClassVar[float | None] = 0.0
     bounds: ClassVar[dict[str, tuple[float | None, float | None]]] = {
         "n": (1, None), "min_n": (1, None), "min_words": (1, None),
