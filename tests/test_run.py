@@ -296,3 +296,17 @@ def test_a_causal_candidate_gets_model_probes_with_and_without_training_data(tmp
     gated = runner.invoke(app, ["gate", str(out)])
     assert gated.exit_code == 0, gated.output  # nothing failed; what it cannot read only warns
     assert "max_membership_fraction" in gated.output and "warn" in gated.output.lower()
+
+
+def test_a_step_cap_that_stops_the_controls_early_makes_the_shares_bounds(data) -> None:
+    folder, bench, train, base = data
+    result = runner.invoke(app, ["run", "--model", str(base), "--bench", str(bench), "--train",
+                                 str(train), "--max-steps", "2", "--cache-dir",
+                                 str(folder / "capped"), "--format", "json", "-q"])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["config"]["max_steps"] == 2
+    assert report["attribution"]["converged"] == {"scratch": False, "pretrained": False}
+    shares = report["attribution"]["shares"]
+    # residual is zero by construction here (the candidate is scored as the pretrained control)
+    assert shares is None or (shares["fitting"]["bound"] and shares["transfer"]["bound"])

@@ -70,6 +70,16 @@ def run(
     budget: Annotated[
         str, typer.Option("--budget", help=f"Control budget: {', '.join(BUDGETS)}.")
     ] = "quick",
+    max_steps: Annotated[
+        int | None,
+        typer.Option(
+            "--max-steps",
+            min=1,
+            help="Compute cap: most training steps per control run (default: the budget's; "
+            "quick 250, full none). A control stopped by it while still improving is reported "
+            "as not converged, its shares as bounds.",
+        ),
+    ] = None,
     seeds: Annotated[
         int | None,
         typer.Option(
@@ -111,7 +121,8 @@ def run(
     with progress_bar(runtime.quiet) as on_progress:
         report = run_audit(
             model, bench_corpus, train_corpus, base=base, reference=reference, budget=budget,
-            seeds=seeds, membership_fpr=membership_fpr, candidate_samples=samples.source(),
+            seeds=seeds, max_steps=max_steps, membership_fpr=membership_fpr,
+            candidate_samples=samples.source(),
             alpha=alpha, seed=runtime.seed, device=runtime.device, cache_dir=runtime.cache_dir,
             batch_size=probes.batch_size, probe_names=names, probe_params=probe_params,
             encoder=probes.encoder, fpr=calibration.fpr, null_size=calibration.null_size,
