@@ -30,7 +30,8 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from auditor.errors import InputError
-from auditor.report import RunReport, read_report, validation_message
+from auditor.report import RunReport
+from auditor.report_io import read_report, validation_message
 
 Status = Literal["pass", "fail", "warn"]
 DEFAULT_POLICY = Path(__file__).resolve().parent / "policies" / "default.toml"

@@ -3,7 +3,8 @@
 The report is the product's contract with scripts and CI (DESIGN.md): JSON in, JSON out, every
 renderer (terminal, Markdown, HTML) and the gate read it and nothing else, so a saved report can
 be re-rendered (`audit render`) and gated without the data or the models. This module imports
-pydantic only: the gate, the renderers and the schema module stay free of torch.
+pydantic only: the gate, the renderers and the schema module stay free of torch. Reading a saved
+report back, validated, is `auditor.report_io`.
 
 Shapes (DESIGN.md's overlap contract, extended by keys, never changed):
 
@@ -18,15 +19,12 @@ Shapes (DESIGN.md's overlap contract, extended by keys, never changed):
 "drift", "verbatim") to the probe that supplies it, so nothing outside `probes/` names a probe.
 """
 
-import json
 import math
-from pathlib import Path
 from typing import Annotated, Any, Literal, Self
 
-from pydantic import BaseModel, Field, ValidationError, model_validator
+from pydantic import BaseModel, Field, model_validator
 
 from auditor import __version__
-from auditor.errors import InputError
 
 SCHEMA_VERSION = 4
 """2: report kinds, probe kinds/methods/thresholds, typed shift tests, evidence texts;
@@ -379,53 +377,3 @@ REPORTS: dict[str, type[BaseModel]] = {
 """Each report's `report` key -> its model (how `audit render` and the gate read a file)."""
 
 Report = OverlapReport | ShiftReport | MembershipReport | RunReport
-
-
-def validation_message(error: ValidationError, limit: int = 3) -> str:
-    """A pydantic error as one line per problem, `field.path: what is wrong (got VALUE)`,
-    without pydantic's URLs and type names: the user reads which field to fix."""
-    lines = []
-    for problem in error.errors()[:limit]:
-        where = ".".join(str(part) for part in problem["loc"]) or "(top level)"
-        got = "" if problem["type"] == "missing" else f" (got {problem.get('input')!r:.60})"
-        lines.append(f"{where}: {problem['msg']}{got}")
-    more = error.error_count() - limit
-    return "; ".join(lines) + (f"; and {more} more" if more > 0 else "")
-
-
-def _reject_constant(name: str) -> float:
-    raise ValueError(f"{name} is no number an audit writes")
-
-
-def read_report(path: Path, kinds: tuple[str, ...] = tuple(REPORTS)) -> Report:
-    """A saved report of one of `kinds`, validated; any problem is an input error naming the
-    file and the fix (never a traceback). NaN and Infinity are refused: an audit writes
-    undefined values as null, so a NaN comes from an edit, and every comparison with it is
-    false (a NaN drift score would pass any limit)."""
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"), parse_constant=_reject_constant)
-    except OSError as error:
-        raise InputError(f"{path}: cannot read the report ({error.strerror}).") from error
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise InputError(f"{path}: not a JSON report ({error}).") from error
-    except (ValueError, RecursionError) as error:
-        raise InputError(f"{path}: not a valid report ({error}).") from error
-    if not isinstance(data, dict):
-        raise InputError(f"{path}: not an audit report (a JSON {type(data).__name__}).")
-    version = data.get("schema_version")
-    if version != SCHEMA_VERSION:
-        raise InputError(
-            f"{path}: report schema_version {version!r}, this audit reads {SCHEMA_VERSION}. "
-            "Regenerate the report with this version of audit (`audit run ... --out FILE`)."
-        )
-    kind = data.get("report")
-    if kind not in kinds:
-        wanted = " or ".join(f"`audit {k}`" for k in kinds)
-        raise InputError(f"{path}: a {kind!r} report; expected a report of {wanted}.")
-    try:
-        return REPORTS[kind].model_validate(data)
-    except ValidationError as error:
-        raise InputError(
-            f"{path}: not a valid {kind} report: {validation_message(error)}. Regenerate it "
-            f"with `audit {kind} ... --out FILE`; a report is not meant to be edited."
-        ) from error

@@ -21,7 +21,7 @@ from typer.testing import CliRunner
 
 from auditor.cli import app
 from auditor.render import FORMATS, render
-from auditor.report import read_report
+from auditor.report_io import read_report
 
 GOLDEN = Path(__file__).parent / "golden"
 KINDS = ("run", "overlap", "shift")

@@ -28,7 +28,7 @@ def test_rendering_a_report_imports_no_torch() -> None:
         "import sys\n"
         "from pathlib import Path\n"
         "from auditor.render import render\n"
-        "from auditor.report import read_report\n"
+        "from auditor.report_io import read_report\n"
         "report = read_report(Path('tests/golden/run_report.json'))\n"
         "for fmt in ('table', 'markdown', 'json'):\n"
         "    render(report, fmt)\n"

@@ -14,7 +14,8 @@ from auditor.cli.console import plain_progress
 from auditor.errors import InputError
 from auditor.loading import LoadOptions, load_corpus
 from auditor.render import render
-from auditor.report import ShiftReport, read_report
+from auditor.report import ShiftReport
+from auditor.report_io import read_report
 from probes import PROBES, build_probes
 from probes.c2st import C2stProbe, c2st_test
 

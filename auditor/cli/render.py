@@ -6,7 +6,7 @@ from typing import Annotated
 import typer
 
 from auditor.cli import options as opt
-from auditor.report import read_report
+from auditor.report_io import read_report
 
 
 @opt.with_options
