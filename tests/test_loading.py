@@ -239,3 +239,40 @@ def test_a_copy_of_a_shipped_split_reads_as_the_card_does(tmp_path: Path) -> Non
         assert copy.texts == card.texts and len(copy) == {"test": 500, "train": 5452}[split]
         names = ["DESC", "ENTY", "ABBR", "HUM", "LOC", "NUM"]
         assert [names[int(label)] for label in copy.column("label")] == card.column("label")
+
+
+@pytest.mark.parametrize("name", ["data.jsonl", "data.jsonl.gz", "data.txt", "data.all"])
+def test_streamed_files_load_as_the_whole_file_reader_does(tmp_path: Path, name: str) -> None:
+    """Line formats in UTF-8 stream (never held whole); other encodings read the whole file.
+    Both must give the same corpus, the same skipped lines, and the same error for a bad
+    byte (file, byte offset, line)."""
+    from auditor.loading import CHUNK_ROWS
+
+    count = CHUNK_ROWS + 7  # more than one Arrow chunk
+    if name.startswith("data.jsonl"):
+        lines = [json.dumps({"text": f"item {i} caf\u00e9", "label": str(i % 3)},
+                            ensure_ascii=False) for i in range(count)]  # fmt: skip
+        lines[5] = "{not json"
+    elif name == "data.all":
+        lines = [f"L{i % 3} item {i} caf\u00e9" for i in range(count)]
+        lines[5] = " no label"
+    else:
+        lines = [f"item {i} caf\u00e9" for i in range(count)]
+    data = ("\ufeff" + "\n".join(lines) + "\n").encode()
+    path = tmp_path / name
+    path.write_bytes(gzip.compress(data) if name.endswith(".gz") else data)
+    read = ReadOptions(skip_bad_lines=True)
+    streamed = load_corpus(str(path), LoadOptions(read=read))
+    whole = load_corpus(str(path), LoadOptions(read=read, encoding="utf-8-sig"))
+    assert streamed.dataset.to_dict() == whole.dataset.to_dict()
+    assert streamed.skipped_lines == whole.skipped_lines == (0 if name == "data.txt" else 1)
+    assert streamed.texts[0] == whole.texts[0] and not streamed.texts[0].startswith("\ufeff")
+    bad = tmp_path / name.replace("data", "bad")
+    broken = data.replace("item 9 caf\u00e9".encode(), b"item 9 caf\xe9", 1)
+    bad.write_bytes(gzip.compress(broken) if name.endswith(".gz") else broken)
+    messages = []
+    for encoding in (None, "utf-8-sig"):
+        with pytest.raises(InputError) as error:
+            load_corpus(str(bad), LoadOptions(read=read, encoding=encoding))
+        messages.append(str(error.value).replace("utf-8-sig", "utf-8"))
+    assert messages[0] == messages[1] and "line 10" in messages[0]

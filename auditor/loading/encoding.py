@@ -37,12 +37,14 @@ def decode(data: bytes, path: Path, encoding: str | None) -> tuple[str, str]:
         try:
             return data.decode(encoding), encoding
         except UnicodeDecodeError as error:
-            raise InputError(_decode_message(data, path, error, encoding)) from error
+            start = _file_offset(data, error, encoding)
+            raise InputError(_decode_message(data, path, start, encoding)) from error
     try:
         return data.decode("utf-8-sig"), "utf-8"
     except UnicodeDecodeError as error:
         if encoding is None:
-            raise InputError(_decode_message(data, path, error, "utf-8")) from error
+            start = _file_offset(data, error, "utf-8-sig")
+            raise InputError(_decode_message(data, path, start, "utf-8")) from error
     encoding = detect_encoding(data)
     return data.decode(encoding), encoding
 
@@ -80,18 +82,37 @@ def detect_encoding(data: bytes) -> str:
     return "cp1252"
 
 
-def _decode_message(data: bytes, path: Path, error: UnicodeDecodeError, tried: str) -> str:
-    line = data.count(b"\n", 0, error.start) + 1
-    bad = data[error.start : error.start + 4].hex(" ")
-    bom = next((name for mark, name in _BOMS if data.startswith(mark)), None)
-    if bom is not None:  # a UTF-16/32 byte-order mark says which encoding the file is in
-        name = bom.replace("_", "-")
-        return (
-            f"{path}: not valid {tried}: the file starts with a {name.upper()} byte-order mark "
-            f"(bytes {bad}). Pass --encoding {name} (or --encoding auto)."
-        )
+def _file_offset(data: bytes, error: UnicodeDecodeError, codec: str) -> int:
+    """The bad byte's offset in the file: utf-8-sig counts from after the byte-order mark."""
+    sig = codecs.lookup(codec).name == "utf-8-sig" and data.startswith(codecs.BOM_UTF8)
+    return error.start + (len(codecs.BOM_UTF8) if sig else 0)
+
+
+def _decode_message(data: bytes, path: Path, start: int, tried: str) -> str:
+    line = data.count(b"\n", 0, start) + 1
+    bad = data[start : start + 4]
+    bad = bad[: bad.find(b"\n") + 1] or bad  # up to the line's end, as a streamed line shows
+    return bom_message(path, data[:4], bad, tried) or undecodable_message(
+        path, start, line, bad, tried
+    )
+
+
+def bom_message(path: Path, start: bytes, bad: bytes, tried: str) -> str | None:
+    """The error for a file that starts with a UTF-16/32 byte-order mark (None if it does not):
+    the mark says which encoding the file is in."""
+    bom = next((name for mark, name in _BOMS if start.startswith(mark)), None)
+    if bom is None:
+        return None
+    name = bom.replace("_", "-")
     return (
-        f"{path}: not valid {tried} at byte offset {error.start} (line {line}, bytes {bad}). "
+        f"{path}: not valid {tried}: the file starts with a {name.upper()} byte-order mark "
+        f"(bytes {bad.hex(' ')}). Pass --encoding {name} (or --encoding auto)."
+    )
+
+
+def undecodable_message(path: Path, offset: int, line: int, bad: bytes, tried: str) -> str:
+    return (
+        f"{path}: not valid {tried} at byte offset {offset} (line {line}, bytes {bad.hex(' ')}). "
         "Pass the file's encoding with --encoding (for example --encoding latin-1 or "
         "--encoding cp1252), or --encoding auto to detect it."
     )

@@ -10,7 +10,7 @@ import csv
 import io
 import json
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -67,18 +67,30 @@ def reader(name: str) -> Callable:
 
 def _lines(text: str, path: Path, options: ReadOptions) -> Iterator[tuple[int, str]]:
     for number, line in enumerate(text.split("\n"), start=1):
-        if len(line) > options.max_line_chars:
-            raise InputError(
-                f"{path}:{number}: line is {len(line):,} characters, over the limit of "
-                f"{options.max_line_chars:,}. Raise it with --max-line-chars if the line is "
-                "meant to be one item, or check that the file is what you think it is."
-            )
-        yield number, line.removesuffix("\r")
+        yield number, checked_line(line, number, path, options)
 
 
-def _read_lines(text: str, path: Path, options: ReadOptions, parse: Parser) -> ReadResult:
-    result = ReadResult()
-    for number, line in _lines(text, path, options):
+def checked_line(line: str, number: int, path: Path, options: ReadOptions) -> str:
+    """The line without its "\r", after checking its length against `max_line_chars`."""
+    if len(line) > options.max_line_chars:
+        raise InputError(
+            f"{path}:{number}: line is {len(line):,} characters, over the limit of "
+            f"{options.max_line_chars:,}. Raise it with --max-line-chars if the line is "
+            "meant to be one item, or check that the file is what you think it is."
+        )
+    return line.removesuffix("\r")
+
+
+def parse_lines(
+    lines: Iterable[tuple[int, str]],
+    path: Path,
+    options: ReadOptions,
+    parse: Parser,
+    skipped: list[str],
+) -> Iterator[tuple[str, Record]]:
+    """`(where, record)` for each line that holds an item; a bad line is an error naming it or,
+    with `skip_bad_lines`, recorded in `skipped` (filled as the lines are read)."""
+    for number, line in lines:
         if not line.strip():
             continue
         where = f"{path}:{number}"
@@ -90,10 +102,16 @@ def _read_lines(text: str, path: Path, options: ReadOptions, parse: Parser) -> R
                     f"{where}: {error} Fix the line, or pass --skip-bad-lines to skip such "
                     "lines (they are counted in the report)."
                 ) from None
-            result.skipped.append(f"{where}: {error}")
+            skipped.append(f"{where}: {error}")
             continue
         if record is not None:
-            result.rows.append((where, record))
+            yield where, record
+
+
+def _read_lines(text: str, path: Path, options: ReadOptions, parse: Parser) -> ReadResult:
+    result = ReadResult()
+    result.rows = list(parse_lines(_lines(text, path, options), path, options, parse,
+                                   result.skipped))  # fmt: skip
     return result
 
 
@@ -149,9 +167,13 @@ def read_jsonl(text: str, path: Path, options: ReadOptions) -> ReadResult:
     return _read_lines(text, path, options, _json_object)
 
 
+def _text_line(line: str, where: str) -> Record:
+    return {"text": line}
+
+
 @reader("txt")
 def read_txt(text: str, path: Path, options: ReadOptions) -> ReadResult:
-    return _read_lines(text, path, options, lambda line, where: {"text": line})
+    return _read_lines(text, path, options, _text_line)
 
 
 _LABEL = re.compile(r"(\S+)\s")
@@ -180,6 +202,11 @@ def _label_text(line: str, where: str) -> Record:
 @reader("label_text")
 def read_label_text(text: str, path: Path, options: ReadOptions) -> ReadResult:
     return _read_lines(text, path, options, _label_text)
+
+
+LINE_PARSERS: dict[str, Parser] = {"jsonl": _json_object, "txt": _text_line,
+                                   "label_text": _label_text}  # fmt: skip
+"""Formats of one item per line, which large files stream through (`auditor.loading.stream`)."""
 
 
 @reader("json")
