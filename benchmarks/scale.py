@@ -1,0 +1,75 @@
+"""The text probes at scale: peak memory and documents/s over 100k and 1M training documents.
+
+Synthesises JSONL corpora from the shipped GSM8K training set (question + solution, sentences
+shuffled per copy: `benchmarks.common.gsm8k_scan_corpus`) of `--sizes` documents, then runs
+`audit overlap -p exact -p ngram -p minhash --bench gsm8k:test` on each in a fresh process, as a
+user would, and prints its peak RSS, wall time, documents/s and the ratios between sizes. The
+corpus is held as Arrow columns (about its text's size), the probes' state is bounded by the
+benchmark, so the peak grows with the corpus's text, not with a Python object per document.
+
+    python -m benchmarks.scale [--sizes 100000,1000000] [--json PATH]
+"""
+
+import argparse
+import json
+import math
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from benchmarks.common import gsm8k_scan_corpus
+
+
+def write_corpus(path: Path, size: int) -> None:
+    repeats = math.ceil(size / 7473)
+    documents = gsm8k_scan_corpus(repeats=repeats)[:size]
+    with path.open("w") as handle:
+        for text in documents:
+            handle.write(json.dumps({"text": text}) + "\n")
+
+
+def run(path: Path, cache: Path) -> dict:
+    command = [sys.executable, "-m", "auditor", "overlap", "--train", str(path), "--bench",
+               "gsm8k:test", "-p", "exact", "-p", "ngram", "-p", "minhash", "--cache-dir",
+               str(cache), "--format", "json", "-q"]  # fmt: skip
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    start = time.perf_counter()
+    out = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+    seconds = time.perf_counter() - start
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    report = json.loads(out)
+    return {"seconds": seconds, "peak_mb": max(peak, before) / 1024,
+            "flagged": report["summary"]["flagged"]}  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="100000,1000000")
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args()
+    rows = []
+    with tempfile.TemporaryDirectory() as folder:
+        for size in (int(s) for s in args.sizes.split(",")):
+            path = Path(folder) / f"corpus-{size}.jsonl"
+            write_corpus(path, size)
+            row = {"documents": size, "file_mb": path.stat().st_size / 2**20,
+                   **run(path, Path(folder) / f"cache-{size}")}  # fmt: skip
+            path.unlink()
+            rows.append(row)
+            print(f"{size:>9,} documents ({row['file_mb']:5.0f} MB): peak RSS "
+                  f"{row['peak_mb']:6.0f} MB, {row['seconds']:6.1f} s, "
+                  f"{size / row['seconds']:8,.0f} documents/s, {row['flagged']} flagged",
+                  flush=True)  # fmt: skip
+    first, last = rows[0], rows[-1]
+    growth = last["documents"] / first["documents"]
+    print(f"x{growth:.0f} documents: peak RSS x{last['peak_mb'] / first['peak_mb']:.2f}, "
+          f"time x{last['seconds'] / first['seconds']:.1f}")
+    if args.json:
+        args.json.write_text(json.dumps(rows, indent=1) + "\n")
+
+
+if __name__ == "__main__":
+    main()
