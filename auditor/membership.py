@@ -39,6 +39,7 @@ from auditor.report import (
 )
 from auditor.scan import check_requirements
 from probes.base import FitContext, LoadedModel, Probe, ProbeResult
+from probes.membership import OTHER_TOKENS
 
 DEFAULT_FPR = 0.01
 SUMMARY_ORDER = ("mink", "minkpp", "loss", "rewrite", "reference", "zlib")
@@ -154,7 +155,7 @@ def run_membership(
         probes=summaries,
         summary=MembershipSummary(probe=chosen, flagged=count,
                                   fraction=None if count is None else count / max(len(items), 1),
-                                  fpr_target=fpr, note=_note(chosen, summaries, fpr)),
+                                  fpr_target=fpr, note=_note(chosen, summaries, fpr, results)),
         items=items, not_in_training=not_in_training,
     )  # fmt: skip
 
@@ -204,7 +205,13 @@ def _test(probe: Probe, result: ProbeResult) -> TestSummary | None:
     )  # fmt: skip
 
 
-def _note(chosen: str, probes: dict[str, MembershipProbe], fpr: float) -> str:
+def _note(
+    chosen: str, probes: dict[str, MembershipProbe], fpr: float, results: list[ProbeResult]
+) -> str:
+    unpaired = [r.probe for r in results if r.info.get("no_null")]
+    if probes[chosen].threshold is None and unpaired:
+        return (f"No item is flagged: {OTHER_TOKENS}. Run the reference probe, or pass a "
+                "reference with this model's tokenizer.")  # fmt: skip
     if probes[chosen].threshold is None:
         return ("No reference model, so no item is flagged: the scores rank the items only. "
                 f"{WEAK} Pass --reference MODEL (a model of the same family that did not see "
@@ -212,8 +219,11 @@ def _note(chosen: str, probes: dict[str, MembershipProbe], fpr: float) -> str:
     nulls = [NULLS["empirical" if probe.null.startswith("empirical") else "reference"]
              for probe in probes.values() if probe.null]  # fmt: skip
     methods = "; ".join(dict.fromkeys(nulls))
-    return (f"Items flagged by the {chosen} probe at a target false-positive rate of {fpr:g}. "
+    note = (f"Items flagged by the {chosen} probe at a target false-positive rate of {fpr:g}. "
             f"Thresholds: {methods}.")  # fmt: skip
+    if unpaired:
+        note += f" Not flagging {', '.join(unpaired)}: {OTHER_TOKENS}."
+    return note
 
 
 def load_causal(model: str, device: str, on_progress=None, **load) -> LoadedModel:

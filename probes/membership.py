@@ -108,6 +108,19 @@ def token_stats(
     return model.memo[key]
 
 
+OTHER_TOKENS = (
+    "the reference model splits the items into other tokens, so its per-token scores are no "
+    "null for this model's (only the per-byte reference probe compares the two)"
+)
+
+
+def same_tokens(model: LoadedModel, reference: LoadedModel, texts: list[str]) -> bool:
+    """Do both models read these texts as the same tokens? (Checked on the first 20.) Per-token
+    statistics of two models compare only then."""
+    return all(model.tokenizer(text)["input_ids"] == reference.tokenizer(text)["input_ids"]
+               for text in texts[:20])  # fmt: skip
+
+
 def lowest_mean(values: np.ndarray, k: float) -> float:
     """Mean of the lowest `k` share of `values` (at least one value)."""
     count = max(1, math.ceil(k * len(values)))
@@ -158,12 +171,14 @@ class ModelProbe(Probe):
         texts = membership_texts(bench, context)
         self.scores_ = self.scores_under(context.model, texts)
         self.null_: np.ndarray | None = None
+        self.no_null_: str | None = None
         if context.reference is not None:
-            theirs = self.scores_under(context.reference, texts)
             if self.subtracts_reference:
-                self.scores_ = self.scores_ - theirs
+                self.scores_ = self.scores_ - self.scores_under(context.reference, texts)
+            elif same_tokens(context.model, context.reference, texts):
+                self.null_ = self.scores_under(context.reference, texts)
             else:
-                self.null_ = theirs
+                self.no_null_ = OTHER_TOKENS
         self.test_: dict[str, Any] | None = None
         return self
 
@@ -171,6 +186,8 @@ class ModelProbe(Probe):
         self._check_fitted()
         items = [ItemScore(float(score), False) for score in self.scores_]
         info = {"score": self.score_means, "unscored": int(np.isnan(self.scores_).sum())}
+        if self.no_null_:
+            info["no_null"] = self.no_null_
         return _DoneScan(self.result(items, info=info, test=self.test_, null=self.null_))
 
 

@@ -25,7 +25,14 @@ import numpy as np
 
 from auditor.corpus import Corpus
 from probes.base import FitContext, LoadedModel, SetTest
-from probes.membership import ModelProbe, TokenStats, membership_texts, token_stats
+from probes.membership import (
+    OTHER_TOKENS,
+    ModelProbe,
+    TokenStats,
+    membership_texts,
+    same_tokens,
+    token_stats,
+)
 
 CHUNK = 1000
 """Permutations drawn at a time (bounds the sign matrix's memory)."""
@@ -82,10 +89,14 @@ class RewriteProbe(ModelProbe):
         twins = self._twins(bench, context, texts)
         self.scores_ = self._drops(context.model, texts, twins)
         self.null_: np.ndarray | None = None
+        self.no_null_: str | None = None
         if context.reference is None:
             self.test_: dict[str, Any] = {"skipped": "no reference model: twins read less "
                                           "naturally than originals, so a drop alone proves "
                                           "nothing (pass --reference MODEL)"}  # fmt: skip
+        elif not same_tokens(context.model, context.reference, texts):
+            self.no_null_ = OTHER_TOKENS
+            self.test_ = {"skipped": OTHER_TOKENS}
         else:
             self.null_ = self._drops(context.reference, texts, twins)
             self.test_ = self.paired_test(self.scores_, self.null_)

@@ -230,3 +230,23 @@ def test_a_null_with_no_spread_flags_nothing() -> None:
     spread = [0.01 * i for i in range(40)] + [5.0]
     result = ProbeResult("reference", "model", {}, [ItemScore(v, False) for v in spread])
     assert calibrate(probe, result, 0.05).flagged.tolist() == [False] * 40 + [True]
+
+
+def test_a_reference_with_other_tokens_is_no_per_token_null(world, tmp_path: Path) -> None:
+    """Per-token scores of two tokenizers do not compare: only the per-byte reference probe
+    flags, the others say why they do not, and the rewrite test is skipped."""
+    from transformers import AutoTokenizer
+
+    from auditor.models import resolve_model
+    from probes.base import LoadedModel
+
+    clean = world["loaded"]["clean"]
+    lowercase = AutoTokenizer.from_pretrained(resolve_model("minilm"), do_lower_case=False)
+    lowercase.eos_token = "[SEP]"
+    other = LoadedModel("other", clean.network, lowercase)
+    report = run_membership(world["loaded"]["dirty"], world["bench"], build_probes(list(ALL)),
+                            reference=other, task="generation", fpr=0.05)  # fmt: skip
+    assert report.summary.probe == "reference" and report.summary.flagged is not None
+    for name in (*REFERENCE_FREE, "rewrite"):
+        assert report.probes[name].flagged is None, name
+    assert report.probes["rewrite"].test.skipped and "other tokens" in report.summary.note
