@@ -72,7 +72,8 @@ def _histogram(ax, data: dict) -> None:
             label=f"flag threshold {data['threshold']}",
         )
         ax.legend(fontsize=8)
-    ax.set_xlabel(f"similarity to the nearest training item ({data['probe']})")
+    label = data.get("label") or f"similarity to the nearest training item ({data['probe']})"
+    ax.set_xlabel(label)
     ax.set_ylabel("benchmark items")
 
 

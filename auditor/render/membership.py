@@ -3,6 +3,7 @@ test, and the flagged items with their texts."""
 
 from auditor.render.sections import (
     TOP,
+    Figure,
     Marked,
     Paragraph,
     Section,
@@ -39,6 +40,15 @@ def membership_sections(report: MembershipReport, top: int = TOP) -> list[Sectio
         lead = f"{summary.flagged} of {len(report.items)} items ({summary.fraction:.1%}) flagged:"
         words = summary.note
     section = Section("Membership", [table, Paragraph(words, lead=lead)])
+    scores = [item.score for item in report.items if item.score is not None]
+    if scores:
+        threshold = report.probes[summary.probe].threshold
+        section.blocks.append(Figure(
+            "histogram",
+            {"scores": scores, "threshold": None if threshold is None else round(threshold, 4),
+             "probe": summary.probe, "label": f"{summary.probe} score (higher = more likely seen)"},
+            f"Each item's {summary.probe} score under {report.model}, with the flag threshold",
+        ))  # fmt: skip
     scores = "; ".join(f"{name}: {p.score}" for name, p in report.probes.items())
     section.blocks.append(Paragraph(f"{scores}. Higher = more likely seen.", lead="Scores.",
                                     small=True))  # fmt: skip
