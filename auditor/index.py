@@ -2,11 +2,12 @@
 
 The costly part of an audit that depends on the training corpus alone is its embeddings (the
 embedding probe embeds every training document's windows; the shift probes a sample of whole
-documents). The windows' width follows the benchmark (`probes.windows`), so the index embeds
-them at one width (`--window`, default 64 words); an audit whose benchmark asks for another
-width encodes its windows itself. The alignment probe's sentence embeddings are cached by the
-first audit that computes them, not here; the calibration's null sample (2,000 training
-openings whose lengths follow the benchmark) is encoded by each audit. The index writes them to
+documents; the alignment probe each document's sentences). The windows' width follows the
+benchmark (`probes.windows`), so the index embeds them at one width (`--window`, default 64
+words); an audit whose benchmark asks for another width encodes its windows itself. Windows and
+sentences are skeletons, with names replaced or not (`--names`), as the probes decide from the
+benchmark's item lengths. The calibration's null sample (2,000 training openings whose lengths
+follow the benchmark) is encoded by each audit. The index writes them to
 the cache under exactly the keys the streamed pass reads (encoder, corpus fingerprint, batch row
 range), so a later `audit overlap / shift / run` with the same cache folder and batch size finds
 every batch embedded and encodes only the benchmark. The n-gram, MinHash and exact probes index
@@ -26,7 +27,11 @@ from auditor.cache import atomic_write_text
 from auditor.corpus import Corpus
 from auditor.embeddings import Encoder
 from auditor.report import SCHEMA_VERSION
+from probes.alignment import AlignmentProbe, sentence_skeletons, sentence_variant
 from probes.windows import Windowing
+
+MAX_SENTENCES = AlignmentProbe().max_sentences
+"""The alignment probe's default, which the index embeds at."""
 
 Progress = Callable[[str, int, int], None]
 
@@ -40,6 +45,8 @@ class IndexReport(BaseModel):
     batch_size: int
     windows: str | None = None
     """The embedding probe's windows also embedded (`probes.windows.Windowing.key`)."""
+    sentences: str | None = None
+    """The alignment probe's training sentences also embedded (their cache variant)."""
     batches: int
     batches_reused: int
     directory: str
@@ -54,13 +61,16 @@ def build_index(
     *,
     batch_size: int,
     windowing: Windowing | None = None,
+    sentence_names: bool | None = None,
     on_progress: Progress | None = None,
 ) -> IndexReport:
     """Embed every batch of `corpus` not already cached (and its windows, when `windowing` is
-    given, under the keys the embedding probe reads); write the manifest."""
+    given, and its sentences' skeletons, names replaced or not as `sentence_names` says, under
+    the keys the embedding and alignment probes read); write the manifest."""
     progress = on_progress or (lambda stage, done, total: None)
     started = time.perf_counter()
     fingerprint, total = corpus.fingerprint, len(corpus)
+    variant = None if sentence_names is None else sentence_variant(MAX_SENTENCES, sentence_names)
     batches = reused = 0
     progress("embedding corpus", 0, total)
     for batch in corpus.batches(batch_size):
@@ -73,6 +83,9 @@ def build_index(
             windows, _ = windowing.split(batch.texts)
             encoder.encode_cached([windowing.encoded_text(w) for w in windows], fingerprint,
                                   batch.start, windowing.key, rows=len(batch.texts))  # fmt: skip
+        if sentence_names is not None:
+            flat, _ = sentence_skeletons(batch.texts, MAX_SENTENCES, sentence_names)
+            encoder.encode_cached(flat, fingerprint, batch.start, variant, rows=len(batch.texts))
         progress("embedding corpus", batch.start + len(batch.texts), total)
     report = IndexReport(
         corpus=corpus.describe(),
@@ -85,6 +98,7 @@ def build_index(
         },
         batch_size=batch_size,
         windows=windowing.key if windowing else None,
+        sentences=variant,
         batches=batches,
         batches_reused=reused,
         directory=str(encoder.corpus_dir(fingerprint)),

@@ -44,6 +44,19 @@ def sentences(text: str, limit: int) -> list[str]:
     return (found or [text])[:limit]
 
 
+def sentence_skeletons(texts: list[str], limit: int, names: bool) -> tuple[list[str], np.ndarray]:
+    """The skeletons of each text's sentences, flat, and each one's text number: what the probe
+    embeds of the benchmark and of a training batch (`audit index build` too, ahead of it)."""
+    parts = [sentences(text, limit) for text in texts]
+    flat = [skeleton(sentence, names) for part in parts for sentence in part]
+    return flat, np.repeat(np.arange(len(parts)), [len(p) for p in parts])
+
+
+def sentence_variant(limit: int, names: bool) -> str:
+    """Cache name of the training sentences' embeddings."""
+    return f"sentences{limit}-{skeleton_key(names)}"
+
+
 class AlignmentProbe(Probe):
     name: ClassVar[str] = "alignment"
     kind: ClassVar[str] = "overlap"
@@ -80,10 +93,8 @@ class AlignmentProbe(Probe):
         self.names_ = names_are_incidental(self.names, [len(t.split()) for t in bench.texts])
         null = context.null if context is not None else None
         texts, self.own_row_ = with_null(bench.texts, null)
-        parts = [sentences(text, self.max_sentences) for text in texts]
-        self.owner_ = np.repeat(np.arange(len(texts)), [len(p) for p in parts])
+        flat, self.owner_ = sentence_skeletons(texts, self.max_sentences, self.names_)
         self.counts_ = np.bincount(self.owner_, minlength=len(texts)).astype(np.float32)
-        flat = [skeleton(sentence, self.names_) for part in parts for sentence in part]
         digest = hashlib.sha256("\x00".join(flat).encode()).hexdigest()[:16]
         self.queries_ = self.encoder_.encode_cached(flat, f"sentences-{digest}", 0)
         self.items_ = len(bench)
@@ -92,8 +103,7 @@ class AlignmentProbe(Probe):
 
     @property
     def variant(self) -> str:
-        """Cache name of the training sentences' embeddings."""
-        return f"sentences{self.max_sentences}-{skeleton_key(self.names_)}"
+        return sentence_variant(self.max_sentences, self.names_)
 
     def describe(self, info: dict[str, Any]) -> str:
         replaced = "numbers and names" if getattr(self, "names_", True) else "numbers"
@@ -120,11 +130,9 @@ class AlignmentScan(Scan):
         import torch
 
         probe = self.probe
-        parts = [sentences(text, probe.max_sentences) for text in batch.texts]
-        flat = [skeleton(sentence, probe.names_) for part in parts for sentence in part]
+        flat, doc_of = sentence_skeletons(batch.texts, probe.max_sentences, probe.names_)
         embedded = batch.derived_embeddings(probe.encoder_, flat, probe.variant)
-        doc_of = np.repeat(np.arange(len(parts)), [len(p) for p in parts])
-        bounds = np.searchsorted(doc_of, np.arange(0, len(parts) + SLICE, SLICE))
+        bounds = np.searchsorted(doc_of, np.arange(0, len(batch) + SLICE, SLICE))
         for first, (begin, end) in enumerate(pairwise(bounds.tolist())):
             if begin == end:
                 continue

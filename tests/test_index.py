@@ -10,6 +10,7 @@ from auditor.cli import app
 from auditor.embeddings import Encoder
 from auditor.loading import load_corpus
 from auditor.skeleton import skeleton
+from probes.alignment import sentence_skeletons
 
 runner = CliRunner()
 
@@ -52,7 +53,8 @@ def test_audits_read_the_index_instead_of_encoding_training_text(
 ) -> None:
     train, bench = files
     plain = runner.invoke(app, ["overlap", "--train", str(train), "--bench", str(bench),
-                                "--probe", "embedding", "--batch-size", "128", "-f", "json", "-q",
+                                "--probe", "embedding", "--probe", "alignment", "--batch-size",
+                                "128", "-f", "json", "-q",
                                 "--fpr", "0", "--cache-dir", str(tmp_path / "plain")])  # fmt: skip
     assert plain.exit_code == 0, plain.output
     indexed_cache = tmp_path / "indexed"
@@ -68,17 +70,20 @@ def test_audits_read_the_index_instead_of_encoding_training_text(
     common = ["--train", str(train), "--bench", str(bench), "--batch-size", "128", "-f", "json",
               "-q", "--cache-dir", str(indexed_cache)]  # fmt: skip
     # --fpr 0: no null sample, whose training openings each audit encodes itself
-    overlap = runner.invoke(app, ["overlap", "--probe", "embedding", "--fpr", "0", *common])
+    overlap = runner.invoke(app, ["overlap", "--probe", "embedding", "--probe", "alignment",
+                                  "--fpr", "0", *common])  # fmt: skip
     shift = runner.invoke(app, ["shift", "--probe", "mmd", "--max-train", "100",
                                 "--permutations", "20", *common])  # fmt: skip
     assert overlap.exit_code == 0 and shift.exit_code == 0, overlap.output + shift.output
     bench_texts = set(load_corpus(str(bench)).texts)
     # the probe embeds skeletons (numbers replaced; names kept: TREC's items are short)
     bench_texts |= {skeleton(text, names=False) for text in bench_texts}
+    bench_texts |= set(sentence_skeletons(list(bench_texts), 64, names=False)[0])  # alignment
     assert encoded and set(encoded) <= bench_texts  # only the benchmark was encoded
-    scores = [[i["probes"]["embedding"]["score"] for i in json.loads(r.stdout)["items"]]
-              for r in (plain, overlap)]  # fmt: skip
-    assert scores[0] == scores[1]
+    for probe in ("embedding", "alignment"):
+        scores = [[i["probes"][probe]["score"] for i in json.loads(r.stdout)["items"]]
+                  for r in (plain, overlap)]  # fmt: skip
+        assert scores[0] == scores[1], probe
 
 
 def test_index_of_missing_file_exits_2(tmp_path: Path) -> None:

@@ -48,8 +48,13 @@ def build(
     ] = 64,
     names: Annotated[
         bool,
-        typer.Option("--names/--no-names", help="Windows' skeletons replace names too, as the "
-                     "embedding probe does for benchmarks of long items (median 20+ words)."),
+        typer.Option("--names/--no-names", help="Windows' and sentences' skeletons replace names "
+                     "too, as the probes do for benchmarks of long items (median 20+ words)."),
+    ] = True,
+    sentences: Annotated[
+        bool,
+        typer.Option("--sentences/--no-sentences", help="Also embed the alignment probe's "
+                     "training sentences (skeletons, at most 64 per document)."),
     ] = True,
     output: opt.ListingFormat = opt.Listing.table,
     device: Annotated[opt.DeviceName, typer.Option("--device", help="cpu, cuda or auto.")] = (
@@ -61,8 +66,8 @@ def build(
     """Embed a training corpus once, so later audits of it skip the encoding.
 
     `audit overlap`, `shift` and `run` with the same cache folder, encoder and --batch-size then
-    read every training batch's embeddings (and the embedding probe's windows of --window words)
-    from the index. A rerun embeds only what is missing.
+    read every training batch's embeddings (and the embedding probe's windows of --window words,
+    and the alignment probe's sentences) from the index. A rerun embeds only what is missing.
     """
     # Imported here, not at the top: `audit --help` and the option checks need no torch.
     from auditor.embeddings import Encoder
@@ -77,6 +82,7 @@ def build(
             Encoder(encoder, device=device, cache_dir=out),
             batch_size=batch_size,
             windowing=Windowing(window, skeleton=True, names=names) if window else None,
+            sentence_names=names if sentences else None,
             on_progress=on_progress,
         )
     if output is opt.Listing.json:
