@@ -67,6 +67,16 @@ NULLS = {
 """The two nulls in words (the report's note); each probe's `null` names its own numbers."""
 
 
+CONTROL = "the pretrained control"
+"""`audit run`'s default reference: the base fine-tuned on the declared data by the audit."""
+CONTROL_CAVEAT = (
+    "The reference is the pretrained control, trained by this audit's budget: a candidate "
+    "trained longer on the same data gains most on the items most like that data, which these "
+    "flags cannot tell from memorisation; read them beside the overlap verdict and the items "
+    "not found in the training data."
+)
+
+
 @dataclass(frozen=True)
 class Flags:
     flagged: np.ndarray | None
@@ -149,13 +159,16 @@ def run_membership(
     if overlap_flags is not None:
         not_in_training = [item.index for item in items if item.flagged and not overlap_flags[
             item.index]]  # fmt: skip
+    note = _note(chosen, summaries, fpr, results)
+    if reference is not None and reference_how == CONTROL:
+        note += f" {CONTROL_CAVEAT}"
     return MembershipReport(
         model=model.name, reference=reference.name if reference else None,
         reference_how=reference_how if reference else None, bench=CorpusInfo(**bench.describe()),
         probes=summaries,
         summary=MembershipSummary(probe=chosen, flagged=count,
                                   fraction=None if count is None else count / max(len(items), 1),
-                                  fpr_target=fpr, note=_note(chosen, summaries, fpr, results)),
+                                  fpr_target=fpr, note=note),
         items=items, not_in_training=not_in_training,
     )  # fmt: skip
 

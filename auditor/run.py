@@ -27,8 +27,8 @@ from auditor.controls import ControlPlan, ControlResult, run_control
 from auditor.corpus import Corpus
 from auditor.embeddings import Encoder, resolve_device
 from auditor.errors import InputError
+from auditor.membership import CONTROL, model_evidence
 from auditor.membership import DEFAULT_FPR as DEFAULT_MEMBERSHIP_FPR
-from auditor.membership import model_evidence
 from auditor.models import load_config, load_model, load_tokenizer
 from auditor.overlap import DEFAULT_NULL_SIZE
 from auditor.overlap import assemble as assemble_overlap
@@ -249,8 +249,7 @@ def run_audit(
     # the pretrained control is the base fine-tuned on the declared data: the natural reference
     control = (controls["pretrained"].checkpoint
                if TASKS.get(spec.task).head == "causal" else None)  # fmt: skip
-    references = [(reference, "--reference"), (control, "the pretrained control"),
-                  (base, "--base")]  # fmt: skip
+    references = [(reference, "--reference"), (control, CONTROL), (base, "--base")]
     return RunReport(
         provenance=provenance(),
         config={**config, "seeds": plan.seeds, "probes": [probe.name for probe in probes]},

@@ -278,6 +278,7 @@ def test_a_causal_candidate_gets_model_probes_with_and_without_training_data(tmp
     assert with_train.exit_code == 0, with_train.output
     membership = json.loads(with_train.stdout)["membership"]
     assert membership["reference_how"] == "the pretrained control"
+    assert "trained by this audit's budget" in membership["summary"]["note"]
     assert "reference" in membership["probes"] and membership["not_in_training"] is not None
     assert len(membership["items"]) == 6
 
