@@ -35,6 +35,9 @@ bench: $(STAMP)
 	$(BIN)/python -m benchmarks.windows
 	$(BIN)/python -m benchmarks.rewrites
 	$(BIN)/python -m benchmarks.shift
+	$(BIN)/python -m benchmarks.loading
+	$(BIN)/python -m benchmarks.scale
+	$(BIN)/python -m benchmarks.membership --seeds 0
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
