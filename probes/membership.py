@@ -150,13 +150,12 @@ class ModelProbe(Probe):
     score_means: ClassVar[str] = ""
     """What the score is, in words (the reports' method line)."""
     bounds: ClassVar[dict] = {"max_length": (2, None)}
-
-    def __init__(self, *, max_length: int = 256) -> None:
-        self.max_length = max_length
-
     subtracts_reference: ClassVar[bool] = False
     """The score is the audited model's minus the reference's (`reference`); otherwise the
     reference's own scores are the null (`ProbeResult.null`)."""
+
+    def __init__(self, *, max_length: int = 256) -> None:
+        self.max_length = max_length
 
     @abstractmethod
     def item_score(self, stats: TokenStats) -> float:
