@@ -250,3 +250,29 @@ def test_a_reference_with_other_tokens_is_no_per_token_null(world, tmp_path: Pat
     for name in (*REFERENCE_FREE, "rewrite"):
         assert report.probes[name].flagged is None, name
     assert report.probes["rewrite"].test.skipped and "other tokens" in report.summary.note
+
+
+def test_membership_with_declared_training_data_compares_with_the_overlap_verdict(
+    world, tmp_path: Path
+) -> None:
+    from typer.testing import CliRunner
+
+    from auditor.cli import app
+
+    questions = world["bench"].texts
+    bench = tmp_path / "bench.jsonl"
+    bench.write_text("".join(json.dumps({"question": q, "answer": "#### 1"}) + "\n"
+                             for q in questions))  # fmt: skip
+    train = tmp_path / "train.jsonl"
+    declared = _questions("train")[:30] + questions[:10]  # 10 items leaked verbatim
+    train.write_text("".join(json.dumps({"text": t}) + "\n" for t in declared))
+    models = world["models"]
+    result = CliRunner().invoke(app, ["membership", "--model", str(models["dirty"]), "--bench",
+                                      str(bench), "--reference", str(models["clean"]), "--train",
+                                      str(train), "-p", "mink", "-p", "reference", "--format",
+                                      "json", "-q"])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert all(p["auroc_vs_overlap"] is not None for p in report["probes"].values())
+    flagged = {item["index"] for item in report["items"] if item["flagged"]}
+    assert set(report["not_in_training"]) == flagged - set(range(10))
