@@ -57,7 +57,7 @@ def _rows(path: Path) -> list[tuple[int, dict[str, Any]]]:
     return rows
 
 
-def _choose(path: Path, rows: list, chosen: str | None, what: str, key: str, names: list) -> str:
+def _choose(path: Path, chosen: str | None, what: str, key: str, names: list) -> str:
     if chosen is not None:
         if chosen not in names:
             raise InputError(f"{path}: no {what} {chosen!r} in the file; it has "
@@ -99,7 +99,7 @@ def read_samples(
     benchmark order, and how they were read, from an lm_eval samples file."""
     rows = _rows(path)
     filters = sorted({str(row.get("filter", "none")) for _, row in rows})
-    filter_name = _choose(path, rows, filter_name, "filter", "--filter", filters)
+    filter_name = _choose(path, filter_name, "filter", "--filter", filters)
     rows = [(n, row) for n, row in rows if str(row.get("filter", "none")) == filter_name]
     named = [m for m in METRICS if m in rows[0][1].get("metrics", rows[0][1])]
     if metric is None and not named:
@@ -125,7 +125,8 @@ def read_samples(
             logged = json.dumps(doc, indent=2, ensure_ascii=False)
             if hashlib.sha256(logged.encode("utf-8")).hexdigest() != row["doc_hash"]:
                 raise InputError(f"{where}: doc_hash does not match the logged doc: the file "
-                                 "was edited or damaged.")  # fmt: skip
+                                 "was edited or damaged (or the doc held values that JSON does "
+                                 "not give back as they were).")  # fmt: skip
         if doc is not None and not _holds(doc, texts[index]):
             raise InputError(f"{where}: doc_id {index}'s doc does not hold benchmark item "
                              f"{index} of {bench.source}: the log is of another split, subset "
