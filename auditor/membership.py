@@ -146,11 +146,12 @@ def run_membership(
         scores = np.array([item.score for item in result.items], dtype=float)
         count = None if mark.flagged is None else int(mark.flagged.sum())
         summaries[result.probe] = MembershipProbe(
-            params=result.params, method=result.method, score=result.info["score"],
+            params=result.params, method=result.method,
+            score=result.info.get("score", "see the probe's documentation"),
             threshold=mark.threshold, null=mark.null, flagged=count,
             fraction=None if count is None else count / max(len(scores), 1),
             auroc_vs_overlap=None if overlap_flags is None else auroc(scores, overlap_flags),
-            unscored=result.info["unscored"], test=_test(probe, result),
+            unscored=result.info.get("unscored", 0), test=_test(probe, result),
         )  # fmt: skip
     chosen = _summary_probe([r.probe for r in results], flags)
     items = _items(bench, results, flags, chosen)

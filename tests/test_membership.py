@@ -276,3 +276,17 @@ def test_membership_with_declared_training_data_compares_with_the_overlap_verdic
     assert all(p["auroc_vs_overlap"] is not None for p in report["probes"].values())
     flagged = {item["index"] for item in report["items"] if item["flagged"]}
     assert set(report["not_in_training"]) == flagged - set(range(10))
+
+
+def test_a_plugin_model_probe_runs_beside_the_built_ins(tmp_path: Path) -> None:
+    """A third-party probe of kind `model` (the example plugin) needs no membership-specific
+    info to appear in the report."""
+    from tests.models import tiny_gpt2
+    from tests.plugins.likelihood_probe import LikelihoodProbe
+
+    model = load_causal(str(tiny_gpt2(tmp_path / "gpt2")), "cpu")
+    rows = {"id": ["a", "b"], "text": ["hello there world", "one two three four"]}
+    bench = Corpus(datasets.Dataset.from_dict(rows), source="tiny")
+    report = run_membership(model, bench, [LikelihoodProbe(), *build_probes(["loss"])])
+    assert set(report.probes) == {"likelihood", "loss"} and report.summary.probe == "loss"
+    assert report.probes["likelihood"].score == "geometric mean token probability"
