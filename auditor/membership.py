@@ -251,7 +251,6 @@ def load_causal(model: str, device: str, on_progress=None, **load) -> LoadedMode
                          "decoder's next-token probabilities (GPT-2, Llama, Qwen...).")  # fmt: skip
     network = load_model(model, "causal", **load).to(resolve_device(device))
     tokenizer = load_tokenizer(model, trust_remote_code=trust)
-    tokenizer.padding_side = "right"
     return LoadedModel(model, network, tokenizer, on_progress=on_progress)
 
 

@@ -10,8 +10,8 @@ process (`Probe.process_safe`: hashing and lookups, no torch), the workers are p
 platforms that fork), so the GIL-held normalisation runs on every core; they inherit the fitted
 probes and the corpus, receive row ranges and send back only the prepared outputs. Otherwise
 (an encoder in the pass) they are threads, as numpy and torch release the GIL. Probes that need
-nothing from the training data (kind `model`) are fitted and finished
-without a pass, so an audit without training data still runs them.
+nothing from the training data (kind `model`) are fitted and finished without a pass, so an
+audit without training data still runs them.
 """
 
 import multiprocessing

@@ -78,15 +78,13 @@ def _forward(model: LoadedModel, texts: list[str], max_length: int, batch_size: 
             model.on_progress(stage, start, len(texts))
         chunk = texts[start : start + batch_size]
         encoded = tokenizer(chunk, truncation=True, max_length=max_length, padding=True,
-                            return_tensors="pt")  # fmt: skip
+                            padding_side="right", return_tensors="pt")  # fmt: skip
         ids = encoded["input_ids"].to(device)
         mask = encoded["attention_mask"].to(device)
         with torch.inference_mode(), torch.autocast(device.type, torch.bfloat16,
                                                     enabled=device.type == "cuda"):  # fmt: skip
             logits = network(input_ids=ids, attention_mask=mask).logits[:, :-1]
-        keep = mask[:, 1:].bool()
-        if tokenizer.padding_side == "left":  # a left-padded row's first real token has no context
-            keep &= mask[:, :-1].bool()
+        keep = mask[:, 1:].bool()  # right padding: a row's tokens are its first ones
         for row, text in enumerate(chunk):  # one row at a time: (length x vocab) floats at most
             chosen = keep[row]
             stats.append(_row_stats(logits[row][chosen], ids[row, 1:][chosen], text))

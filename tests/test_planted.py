@@ -173,15 +173,26 @@ def test_lsh_banding_never_costs_recall_at_the_threshold(threshold: float) -> No
     assert 1 - (1 - threshold ** (rows + 1)) ** more < 0.99
 
 
-def test_worker_processes_give_the_results_of_threads() -> None:
+def test_worker_processes_give_the_results_of_threads(monkeypatch) -> None:
     """The text probes run on forked worker processes when every probe of the pass allows it;
     the per-item results must be those of the thread pool, whatever the batching."""
+    from auditor import scan
     from auditor.scan import run_probes
+
+    pools: list[int] = []
+
+    class Recording(scan.ProcessPoolExecutor):
+        def __init__(self, workers, **options) -> None:
+            pools.append(workers)
+            super().__init__(workers, **options)
+
+    monkeypatch.setattr(scan, "ProcessPoolExecutor", Recording)
 
     train = load_corpus("gsm8k:train")
     bench = corpus(load_corpus("gsm8k:test").texts[:200] + train.texts[:20], "bench")
     names = ["exact", "ngram", "minhash", "containment", "lexical"]
     threads = run_probes(train, bench, build_probes(names), batch_size=700, processes=1)
     processes = run_probes(train, bench, build_probes(names), batch_size=300, processes=2)
+    assert pools == [2]  # the second pass did run on processes
     assert repr(threads) == repr(processes)
     assert sum(item.flagged for item in threads[0].items) >= 20  # the planted copies

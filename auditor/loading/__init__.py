@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import datasets
+import pyarrow as pa
 from datasets.fingerprint import generate_random_fingerprint
 
 from auditor import cards
@@ -326,11 +327,9 @@ CHUNK_ROWS = 10_000
 """Rows gathered as Python values before they become an Arrow chunk."""
 
 
-def _schema():
-    import pyarrow as pa
-
-    return pa.schema([("id", pa.string()), ("text", pa.string()), ("label", pa.string()),
-                      ("answer", pa.string()), ("choices", pa.list_(pa.string()))])  # fmt: skip
+SCHEMA = pa.schema([("id", pa.string()), ("text", pa.string()), ("label", pa.string()),
+                    ("answer", pa.string()), ("choices", pa.list_(pa.string()))])  # fmt: skip
+"""The common schema's columns as Arrow types (`auditor.corpus`)."""
 
 
 def _build(
@@ -344,13 +343,9 @@ def _build(
     """The corpus of `rows`, built into Arrow `CHUNK_ROWS` rows at a time, so memory holds the
     Arrow columns and one chunk, not a Python object per row. Columns no row fills are left
     out (`id` and `text` always stay)."""
-    import pyarrow as pa
-
-    schema = _schema()
     id_prefix = Path(spec).name if Path(spec).exists() else spec
     chunks: list[pa.Table] = []
-    columns: dict[str, list[Any]] = {name: [] for name in schema.names}
-    count = 0
+    columns: dict[str, list[Any]] = {name: [] for name in SCHEMA.names}
     for index, (where, record) in enumerate(rows):
         text = fields.extract_text(record, mapping.text, where)
         if not text.strip():
@@ -366,15 +361,14 @@ def _build(
         columns["answer"].append(None if answer is None else fields.as_text(answer))
         choices = fields.optional_value(record, mapping.choices)
         columns["choices"].append(None if choices is None else [str(c) for c in choices])
-        count += 1
         if len(columns["id"]) == CHUNK_ROWS:
-            chunks.append(pa.Table.from_pydict(columns, schema=schema))
-            columns = {name: [] for name in schema.names}
-    if not count:
+            chunks.append(pa.Table.from_pydict(columns, schema=SCHEMA))
+            columns = {name: [] for name in SCHEMA.names}
+    if not chunks and not columns["id"]:
         raise InputError(f"{spec}: the split is empty; there is nothing to audit.")
-    chunks.append(pa.Table.from_pydict(columns, schema=schema))
+    chunks.append(pa.Table.from_pydict(columns, schema=SCHEMA))
     table = pa.concat_tables(chunks)
-    kept = [name for name in schema.names
+    kept = [name for name in SCHEMA.names
             if name in ("id", "text") or table.column(name).null_count < len(table)]  # fmt: skip
     # A random datasets fingerprint: without one, datasets hashes the table by pickling all of it
     # (measured: +580 MB for 150 MB of text); audit's caches key on `Corpus.fingerprint`.
