@@ -1,8 +1,11 @@
 """The corpus: a loaded dataset in the common schema every probe reads.
 
 Columns: `id` and `text` always; `label`, `answer`, `choices` when the source has them. Backed by
-a `datasets.Dataset`, so large corpora stay in Arrow memory rather than Python objects, and
-carrying a content fingerprint that keys every cache (embeddings, indices).
+a `datasets.Dataset` and carrying a content fingerprint that keys every cache (embeddings,
+indices). A loaded corpus lives in a spool file on disk (`auditor.loading.spool`): its dataset
+memory-maps the file for random access and the pass reads its batches from the file, so memory
+does not grow with the corpus; a corpus made from an in-memory dataset (tests) is sliced in
+memory.
 """
 
 import hashlib
@@ -13,6 +16,8 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # datasets is imported by whoever builds a corpus; reading one's type is free
     import datasets
+
+    from auditor.loading.spool import Spool
 
 SCHEMA_COLUMNS = ("id", "text", "label", "answer", "choices")
 
@@ -40,6 +45,8 @@ class Corpus:
     skipped_lines: int = 0
     """Malformed lines `--skip-bad-lines` left out: reported, so a result from part of a file
     never reads as one from the whole file."""
+    spool: "Spool | None" = None
+    """The file the dataset maps, with its batches' offsets (None: an in-memory dataset)."""
 
     def __post_init__(self) -> None:
         missing = {"id", "text"} - set(self.dataset.column_names)
@@ -89,7 +96,10 @@ class Corpus:
     def batch_at(self, start: int, size: int) -> CorpusBatch:
         """Rows `start .. start + size` as one batch (what `batches` yields there)."""
         names = [name for name in ("id", "text", "label") if name in self.dataset.column_names]
-        chunk = self.dataset.select_columns(names)[start : start + size]
+        if self.spool is not None:
+            chunk = self.spool.slice(start, size, names).to_pydict()
+        else:
+            chunk = self.dataset.select_columns(names)[start : start + size]
         return CorpusBatch(start, chunk["text"], chunk["id"], chunk.get("label"))
 
     def describe(self) -> dict[str, object]:

@@ -36,6 +36,7 @@ from auditor.loading.readers import (
     ReadResult,
     parse_lines,
 )
+from auditor.loading.spool import write_spool
 from auditor.loading.stream import STREAMED_ENCODINGS, stream_lines
 
 HUB_PREFIX = "hf:"
@@ -324,7 +325,7 @@ def plural(count: int, noun: str) -> str:
 
 
 CHUNK_ROWS = 10_000
-"""Rows gathered as Python values before they become an Arrow chunk."""
+"""Rows gathered as Python values before they become Arrow."""
 
 
 SCHEMA = pa.schema([("id", pa.string()), ("text", pa.string()), ("label", pa.string()),
@@ -340,48 +341,67 @@ def _build(
     notes: list,
     skipped: int = 0,
 ) -> Corpus:
-    """The corpus of `rows`, built into Arrow `CHUNK_ROWS` rows at a time, so memory holds the
-    Arrow columns and one chunk, not a Python object per row. Columns no row fills are left
-    out (`id` and `text` always stay)."""
+    """The corpus of `rows`, written `CHUNK_ROWS` rows at a time into a spool file on disk
+    (`auditor.loading.spool`), so memory holds one chunk of rows, never the corpus. Columns no
+    row fills are left out (`id` and `text` always stay)."""
+    filled = {name: False for name in SCHEMA.names}
     id_prefix = Path(spec).name if Path(spec).exists() else spec
-    chunks: list[pa.Table] = []
-    columns: dict[str, list[Any]] = {name: [] for name in SCHEMA.names}
-    for index, (where, record) in enumerate(rows):
-        text = fields.extract_text(record, mapping.text, where)
-        if not text.strip():
-            raise InputError(
-                f"{where}: the text field {mapping.text!r} is empty. Remove the item or choose "
-                "another field with --text-field."
-            )
-        row_id = fields.optional_value(record, mapping.id)
-        columns["id"].append(str(row_id) if row_id is not None else f"{id_prefix}:{index}")
-        columns["text"].append(text)
-        columns["label"].append(_label(record, mapping, where))
-        answer = fields.optional_value(record, mapping.answer)
-        columns["answer"].append(None if answer is None else fields.as_text(answer))
-        choices = fields.optional_value(record, mapping.choices)
-        columns["choices"].append(None if choices is None else [str(c) for c in choices])
-        if len(columns["id"]) == CHUNK_ROWS:
-            chunks.append(pa.Table.from_pydict(columns, schema=SCHEMA))
-            columns = {name: [] for name in SCHEMA.names}
-    if not chunks and not columns["id"]:
-        raise InputError(f"{spec}: the split is empty; there is nothing to audit.")
-    chunks.append(pa.Table.from_pydict(columns, schema=SCHEMA))
-    table = pa.concat_tables(chunks)
-    kept = [name for name in SCHEMA.names
-            if name in ("id", "text") or table.column(name).null_count < len(table)]  # fmt: skip
-    # A random datasets fingerprint: without one, datasets hashes the table by pickling all of it
-    # (measured: +580 MB for 150 MB of text); audit's caches key on `Corpus.fingerprint`.
-    dataset = datasets.Dataset(datasets.table.InMemoryTable(table.select(kept)),
-                               fingerprint=generate_random_fingerprint())  # fmt: skip
+
+    def chunks() -> Iterator[pa.Table]:
+        columns: dict[str, list[Any]] = {name: [] for name in SCHEMA.names}
+        for index, (where, record) in enumerate(rows):
+            _append(columns, record, mapping, where, f"{id_prefix}:{index}")
+            if len(columns["id"]) == CHUNK_ROWS:
+                yield _chunk(columns, filled)
+        if columns["id"]:
+            yield _chunk(columns, filled)
+        elif not filled["id"]:
+            raise InputError(f"{spec}: the split is empty; there is nothing to audit.")
+
+    spool = write_spool(chunks(), SCHEMA)
+    kept = [name for name in SCHEMA.names if name in ("id", "text") or filled[name]]
+    # A random datasets fingerprint: without one, datasets hashes the table (for an in-memory
+    # table by pickling all of it); audit's caches key on `Corpus.fingerprint`.
+    table = datasets.table.MemoryMappedTable.from_file(str(spool.path))
+    dataset = datasets.Dataset(table, fingerprint=generate_random_fingerprint())
     return Corpus(
-        dataset=dataset,
+        dataset=dataset.select_columns(kept),
         source=spec,
         split=split,
         label_names=list(mapping.label_names) if mapping.label_names else None,
         notes=notes,
         skipped_lines=skipped,
+        spool=spool,
     )
+
+
+def _append(columns: dict[str, list], record: dict, mapping: FieldMap, where: str,
+            default_id: str) -> None:  # fmt: skip
+    """One record's row in the common schema, appended to `columns`."""
+    text = fields.extract_text(record, mapping.text, where)
+    if not text.strip():
+        raise InputError(
+            f"{where}: the text field {mapping.text!r} is empty. Remove the item or choose "
+            "another field with --text-field."
+        )
+    row_id = fields.optional_value(record, mapping.id)
+    columns["id"].append(str(row_id) if row_id is not None else default_id)
+    columns["text"].append(text)
+    columns["label"].append(_label(record, mapping, where))
+    answer = fields.optional_value(record, mapping.answer)
+    columns["answer"].append(None if answer is None else fields.as_text(answer))
+    choices = fields.optional_value(record, mapping.choices)
+    columns["choices"].append(None if choices is None else [str(c) for c in choices])
+
+
+def _chunk(columns: dict[str, list], filled: dict[str, bool]) -> pa.Table:
+    """The gathered rows as an Arrow table (emptying `columns`); notes which columns hold a
+    value."""
+    table = pa.Table.from_pydict(columns, schema=SCHEMA)
+    for name in SCHEMA.names:
+        filled[name] = filled[name] or table.column(name).null_count < len(table)
+        columns[name].clear()
+    return table
 
 
 def _label(record: dict, mapping: FieldMap, where: str) -> str | None:
