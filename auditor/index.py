@@ -12,6 +12,9 @@ the cache under exactly the keys the streamed pass reads (encoder, corpus finger
 range), so a later `audit overlap / shift / run` with the same cache folder and batch size finds
 every batch embedded and encodes only the benchmark. The n-gram, MinHash and exact probes index
 the benchmark and hash the training text as it streams by, so they have nothing to precompute.
+The whole corpus's embeddings also become a nearest-neighbour search (`auditor.knn`: exact, or
+an IVF index above 200k documents), which the typicality probe then measures against instead of
+a sample.
 A manifest (`index.json`) beside the embeddings says what was indexed, with which settings.
 """
 
@@ -26,6 +29,7 @@ from auditor import __version__
 from auditor.cache import atomic_write_text
 from auditor.corpus import Corpus
 from auditor.embeddings import Encoder
+from auditor.knn import build_knn
 from auditor.report import SCHEMA_VERSION
 from probes.alignment import AlignmentProbe, sentence_skeletons, sentence_variant
 from probes.windows import Windowing
@@ -47,6 +51,8 @@ class IndexReport(BaseModel):
     """The embedding probe's windows also embedded (`probes.windows.Windowing.key`)."""
     sentences: str | None = None
     """The alignment probe's training sentences also embedded (their cache variant)."""
+    knn: dict[str, object] | None = None
+    """How the typicality probe searches the whole corpus (`auditor.knn.KnnIndex`)."""
     batches: int
     batches_reused: int
     directory: str
@@ -87,6 +93,9 @@ def build_index(
             flat, _ = sentence_skeletons(batch.texts, MAX_SENTENCES, sentence_names)
             encoder.encode_cached(flat, fingerprint, batch.start, variant, rows=len(batch.texts))
         progress("embedding corpus", batch.start + len(batch.texts), total)
+    progress("building kNN index", 0, 1)
+    knn = build_knn(encoder.corpus_dir(fingerprint), total, encoder.dimension, batch_size)
+    progress("building kNN index", 1, 1)
     report = IndexReport(
         corpus=corpus.describe(),
         encoder={
@@ -99,6 +108,7 @@ def build_index(
         batch_size=batch_size,
         windows=windowing.key if windowing else None,
         sentences=variant,
+        knn=knn.to_dict(),
         batches=batches,
         batches_reused=reused,
         directory=str(encoder.corpus_dir(fingerprint)),

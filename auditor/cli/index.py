@@ -67,11 +67,14 @@ def build(
 
     `audit overlap`, `shift` and `run` with the same cache folder, encoder and --batch-size then
     read every training batch's embeddings (and the embedding probe's windows of --window words,
-    and the alignment probe's sentences) from the index. A rerun embeds only what is missing.
+    and the alignment probe's sentences) from the index, and the typicality probe measures each
+    benchmark item against the whole corpus (exact search, or an IVF index with measured recall
+    above 200k documents) instead of a 2,000-item sample. A rerun embeds only what is missing.
     """
     # Imported here, not at the top: `audit --help` and the option checks need no torch.
     from auditor.embeddings import Encoder
     from auditor.index import build_index
+    from auditor.knn import KnnIndex
 
     device = opt.check_device(device)
     out = opt.check_folder(out, "--cache-dir/--out")
@@ -99,6 +102,7 @@ def build(
         f"{report.encoder['dimension']} dimensions)",
         "batches": f"{report.batches:,} ({report.batch_size:,} items each): {computed:,} embedded, "
         f"{report.batches_reused:,} already cached",
+        "kNN search": KnnIndex(**report.knn).describe(),
         "time": f"{report.seconds:.1f} s" + (f" ({rate:,.0f} items/s)" if rate else ""),
         "folder": report.directory,
     }
