@@ -233,8 +233,8 @@ def verdict(result: Attribution) -> list[str]:
         if short:
             lines.append(
                 f"The {' and '.join(short)} control{'s' if len(short) > 1 else ''} had not "
-                "converged (still improving when the step budget ended, or at chance while the "
-                "training loss still fell), so these shares are bounds, not estimates; "
+                "converged (still improving when the step or time budget ended, or at chance "
+                "while the training loss still fell), so these shares are bounds, not estimates; "
                 "`--budget full` trains to convergence and settles them."
             )
         widths = [e.high - e.low for e in s.values() if e.low is not None and e.high is not None]

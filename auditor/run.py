@@ -159,6 +159,7 @@ def run_audit(
     budget: str = "quick",
     seeds: int | None = None,
     max_steps: int | None = None,
+    max_minutes: float | None = None,
     alpha: float = DEFAULT_ALPHA,
     seed: int = 0,
     device: str = "cpu",
@@ -182,7 +183,7 @@ def run_audit(
         raise InputError(f"{bench.source}: the benchmark's chance accuracy is unknown.")
     config = {"model": model, "base": base or model, "reference": reference,
               "bench": bench.source, "train": train.source if train else None, "budget": budget,
-              "max_steps": max_steps,
+              "max_steps": max_steps, "max_minutes": max_minutes,
               "alpha": alpha, "seed": seed, "device": device, "batch_size": batch_size,
               "fpr": fpr, "null_size": null_size, "membership_fpr": membership_fpr}  # fmt: skip
     task = {"type": spec.task, "chance": spec.chance, "labels": spec.label_names}
@@ -219,7 +220,7 @@ def run_audit(
     controls: dict[str, ControlResult] = {}
     for init in ("scratch", "pretrained"):
         plan = ControlPlan.from_budget(base, init, budget, seeds=seeds, split_seed=seed,
-                                       max_steps=max_steps)  # fmt: skip
+                                       max_steps=max_steps, max_minutes=max_minutes)  # fmt: skip
         controls[init] = run_control(plan, train, bench, spec, cache_dir=cache_dir, device=device,
                                      on_progress=on_progress, **load)  # fmt: skip
     if evaluated is None:

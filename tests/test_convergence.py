@@ -11,7 +11,9 @@ from auditor.attribution import Scores, attribute
 from auditor.cli import app
 from auditor.controls import ControlPlan, choose_rate, prepare_control, run_control
 from auditor.controls.convergence import diagnose
+from auditor.controls.run import control_folder
 from auditor.controls.search import successive_halving
+from auditor.errors import InputError
 from auditor.loading import load_corpus
 from auditor.tasks import task_of
 from tests.models import tiny_bert
@@ -115,6 +117,30 @@ def test_a_control_stopped_early_is_marked_not_converged(trec, tmp_path) -> None
     assert result.convergence["converged"] is False
     assert result.convergence["runs"][0]["best_in_last_quarter"]
     assert "early stopping" in result.convergence["rule"]
+
+
+def test_a_control_out_of_time_stops_after_one_validation_per_run(trec, tmp_path) -> None:
+    """--max-minutes: a deadline that has passed still lets every run validate once (so each
+    has a best checkpoint to score), then stops it; the runs say why, the control is not
+    converged (its only validation is its last), and a later cap is another control."""
+    train, bench, bert = trec
+    plan = ControlPlan.from_budget(str(bert), "scratch", "quick", learning_rates=(1e-4, 3e-3),
+                                   epochs=3, max_steps=None, seeds=2,
+                                   max_minutes=1e-9)  # fmt: skip
+    result = run_control(plan, train, bench, task_of(bench, train), cache_dir=tmp_path)
+    period = result.search[0]["period"]
+    assert [row["steps"] for row in result.search] == [period, period]
+    assert [row["out_of_time"] for row in result.search if row["chosen"]] == [True]
+    runs = result.convergence["runs"]
+    assert [run["steps"] for run in runs] == [period, period]  # seed 1 validated once too
+    assert {run["stopped_by"] for run in runs} == {"time cap"}
+    assert result.convergence["converged"] is False
+    uncapped = ControlPlan.from_budget(str(bert), "scratch", "quick", learning_rates=(1e-4, 3e-3),
+                                       epochs=3, max_steps=None, seeds=2)  # fmt: skip
+    spec = task_of(bench, train)
+    assert control_folder(plan, train, bench, spec) != control_folder(uncapped, train, bench, spec)
+    with pytest.raises(InputError, match="--max-minutes"):
+        ControlPlan.from_budget(str(bert), "scratch", "quick", max_minutes=0.0)
 
 
 def test_successive_halving_trains_less_and_picks_the_clearly_best_rate(trec, tmp_path) -> None:

@@ -311,3 +311,9 @@ def test_a_step_cap_that_stops_the_controls_early_makes_the_shares_bounds(data) 
     shares = report["attribution"]["shares"]
     # residual is zero by construction here (the candidate is scored as the pretrained control)
     assert shares is None or (shares["fitting"]["bound"] and shares["transfer"]["bound"])
+
+
+def test_a_time_cap_of_zero_is_refused_before_any_data_is_read(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["run", "--model", "minilm", "--bench", str(tmp_path / "none"),
+                                 "--max-minutes", "0", "-q"])  # fmt: skip
+    assert result.exit_code == 2 and "--max-minutes 0" in result.output

@@ -29,6 +29,11 @@ def control(
     max_steps: Annotated[
         int | None, typer.Option("--max-steps", min=1, help="Step cap per run.")
     ] = None,
+    max_minutes: Annotated[
+        float | None,
+        typer.Option("--max-minutes", help="Wall-clock cap for the whole control (search and "
+                     "seeds); each run stops at its first validation past it."),
+    ] = None,
     epochs: Annotated[int | None, typer.Option("--epochs", min=1, help="Epochs per run.")] = None,
     lr: Annotated[
         list[float] | None,
@@ -58,7 +63,7 @@ def control(
 
     quiet = runtime.quiet
     plan = ControlPlan.from_budget(
-        base, init, budget, max_steps=max_steps, epochs=epochs,
+        base, init, budget, max_steps=max_steps, max_minutes=max_minutes, epochs=epochs,
         learning_rates=tuple(lr) if lr else None, batch_size=batch_size, seeds=seeds,
         split_seed=runtime.seed,
     )  # fmt: skip

@@ -12,6 +12,7 @@ from auditor.cli.membership import Reference
 from auditor.cli.probing import CalibrationOptions, ProbeOptions
 from auditor.cli.shift import Alpha
 from auditor.controls import BUDGETS
+from auditor.controls.plan import check_max_minutes
 from auditor.errors import InputError
 from auditor.shift import DEFAULT_ALPHA
 
@@ -80,6 +81,16 @@ def run(
             "as not converged, its shares as bounds.",
         ),
     ] = None,
+    max_minutes: Annotated[
+        float | None,
+        typer.Option(
+            "--max-minutes",
+            help="Compute cap: wall-clock minutes per control, its learning-rate search and "
+            "seeds together; each run stops at its first validation past it. Results then "
+            "depend on the machine's speed; a control stopped while improving is reported as "
+            "not converged.",
+        ),
+    ] = None,
     seeds: Annotated[
         int | None,
         typer.Option(
@@ -109,6 +120,7 @@ def run(
 
     if budget not in BUDGETS:
         raise InputError(f"--budget must be one of {', '.join(BUDGETS)}, not {budget!r}.")
+    check_max_minutes(max_minutes)
     names = probes.names(KINDS, "audit run")
     probe_params = probes.params(selected=names)
     (bench_corpus,) = data.load([(bench, "bench")], runtime.quiet)
@@ -121,7 +133,8 @@ def run(
     with progress_bar(runtime.quiet) as on_progress:
         report = run_audit(
             model, bench_corpus, train_corpus, base=base, reference=reference, budget=budget,
-            seeds=seeds, max_steps=max_steps, membership_fpr=membership_fpr,
+            seeds=seeds, max_steps=max_steps, max_minutes=max_minutes,
+            membership_fpr=membership_fpr,
             candidate_samples=samples.source(),
             alpha=alpha, seed=runtime.seed, device=runtime.device, cache_dir=runtime.cache_dir,
             batch_size=probes.batch_size, probe_names=names, probe_params=probe_params,

@@ -13,8 +13,8 @@ import numpy as np
 RULE = (
     "a run has converged when early stopping ended it (no validation gain for `patience` "
     "validations) or when its best validation came before the last quarter of its steps; a run "
-    "that used its whole step budget with its best validation in the last quarter was still "
-    "improving"
+    "that used its whole step budget (or was stopped by --max-minutes) with its best validation "
+    "in the last quarter was still improving"
 )
 FALLING = 0.02
 """Training loss still falls when it dropped by more than this share over the last validations."""
@@ -41,7 +41,8 @@ def diagnose(summary: dict[str, Any], patience: int) -> dict[str, Any]:
     loss_drop = (losses[0] - losses[-1]) / abs(losses[0]) if len(losses) > 1 and losses[0] else 0.0
     return {
         "converged": bool(stopped_early or not late_best),
-        "stopped_by": "early stopping" if stopped_early else "step budget",
+        "stopped_by": ("early stopping" if stopped_early
+                       else "time cap" if summary.get("out_of_time") else "step budget"),
         "best_step": best_step,
         "steps": steps,
         "best_in_last_quarter": bool(late_best),

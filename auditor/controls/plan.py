@@ -40,6 +40,11 @@ steps so that a large training set (GLUE's 67k SST-2 phrases: 2,100 steps an epo
 its best point, and 3 seeds at the chosen rate (the intervals then carry seed variance)."""
 
 
+def check_max_minutes(minutes: float | None) -> None:
+    if minutes is not None and not minutes > 0:  # NaN too
+        raise InputError(f"--max-minutes {minutes:g}: a time cap must be above 0 minutes.")
+
+
 @dataclass(frozen=True)
 class ControlPlan:
     """Everything that determines a control: its cache key is a hash of this and the data."""
@@ -50,6 +55,10 @@ class ControlPlan:
     learning_rates: tuple[float, ...] = ()
     epochs: int = 0
     max_steps: int | None = None
+    max_minutes: float | None = None
+    """Wall-clock cap on the whole control (its learning-rate search and seeds together): each
+    run stops at its first validation past the deadline, having validated at least once. What
+    it learns then depends on the machine's speed; the report records the cap."""
     max_train_items: int | None = None
     patience: int = 3
     eval_steps: int | None = None
@@ -79,6 +88,7 @@ class ControlPlan:
         }  # fmt: skip
         values.update({k: v for k, v in overrides.items() if v is not None})
         values["learning_rates"] = tuple(values["learning_rates"])
+        check_max_minutes(values.get("max_minutes"))
         bad = [rate for rate in values["learning_rates"] if not 0 < rate < 1]  # NaN too
         if bad:
             raise InputError(f"--lr {bad[0]:g}: a learning rate must be above 0 and below 1 "

@@ -10,6 +10,7 @@ import hashlib
 import json
 import platform
 import shutil
+import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -103,16 +104,22 @@ class ControlSetup:
         return model.to(self.device)
 
     def train(
-        self, lr: float, seed: int, progress: Progress | None = None, until: int | None = None
+        self,
+        lr: float,
+        seed: int,
+        progress: Progress | None = None,
+        until: int | None = None,
+        deadline: float | None = None,
     ) -> dict[str, Any]:
         """Train (or reuse) the run at (`lr`, `seed`), to its end or, with `until`, to the first
-        validation at or past that step; its summary: best validation, curve, finished."""
+        validation at or past that step, or the first past `deadline` (`training.fit`); its
+        summary: best validation, curve, finished."""
         run_dir = self.folder / f"lr-{lr:g}-seed-{seed}"
         if (run_dir / "summary.json").is_file():
             return json.loads((run_dir / "summary.json").read_text())
         # training.fit, not an imported name: tests replace it to prove a cached run is reused.
         return training.fit(self.fresh_model(seed), self, lr, seed, run_dir, progress or silent,
-                            until)  # fmt: skip
+                            until, deadline)  # fmt: skip
 
 
 def control_folder(plan: ControlPlan, train: Corpus, bench: Corpus, spec: TaskSpec,
@@ -173,12 +180,13 @@ def run_control(
     setup = prepare_control(plan, train, bench, spec, cache_dir=cache_dir, device=device,
                             resume=resume, allow_pickle=allow_pickle,
                             trust_remote_code=trust_remote_code)  # fmt: skip
+    deadline = time.monotonic() + 60 * plan.max_minutes if plan.max_minutes else None
     rate, search = successive_halving(
-        plan.learning_rates, lambda lr, until=None: setup.train(lr, 0, progress, until)
+        plan.learning_rates, lambda lr, until=None: setup.train(lr, 0, progress, until, deadline)
     )
     accuracies, per_seed, runs = [], [], []
     for seed in range(plan.seeds):
-        runs.append(diagnose(setup.train(rate, seed, progress), plan.patience))
+        runs.append(diagnose(setup.train(rate, seed, progress, deadline=deadline), plan.patience))
         model = setup.fresh_model(seed)
         load_weights(model, setup.folder / f"lr-{rate:g}-seed-{seed}" / "best.safetensors")
         progress("scoring control on the benchmark", 0, 1)

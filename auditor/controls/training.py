@@ -9,6 +9,7 @@ the task's (auditor/tasks/).
 
 import json
 import math
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -39,12 +40,15 @@ def fit(
     run_dir: Path,
     progress: Progress,
     until: int | None = None,
+    deadline: float | None = None,
 ) -> dict[str, Any]:
     """Train one (learning rate, seed) run, validating and checkpointing every period (an epoch,
     or every `eval_steps` steps when that is shorter, and at the last step); keep the weights of
     the best validation (early stopping). With `until`, pause at the first validation at or past
     that step (successive halving's rungs): the summary then says `finished: False`, and a later
-    call resumes from the checkpoint exactly as if it had never stopped."""
+    call resumes from the checkpoint exactly as if it had never stopped. With `deadline` (a
+    `time.monotonic()` value: the control's `max_minutes`), stop at the first validation past
+    it, the run's first excepted; the summary then says `out_of_time`."""
     plan, train_rows = setup.plan, setup.train_rows
     run_dir.mkdir(parents=True, exist_ok=True)
     device = next(model.parameters()).device
@@ -76,8 +80,12 @@ def fit(
     autocast = torch.autocast(
         "cuda", dtype=torch.bfloat16, enabled=device.type == "cuda" and native_bf16("cuda")
     )
+    out_of_time = False
     while state["step"] < total and state["stale"] < plan.patience:
         if until is not None and state["step"] >= until:
+            break
+        if deadline is not None and state["curve"] and time.monotonic() >= deadline:
+            out_of_time = True
             break
         model.train()
         # Data order comes from (seed, epoch) and dropout masks from (seed, period) alone, so a
@@ -117,12 +125,12 @@ def fit(
             run_dir / "optimizer.pt",
         )
         atomic_write_text(run_dir / "state.json", json.dumps(state))
-    finished = state["step"] >= total or state["stale"] >= plan.patience
+    finished = state["step"] >= total or state["stale"] >= plan.patience or out_of_time
     summary = {"best_val": state["best_val"], "best_step": state["best_step"],
                "best_epoch": round(state["best_step"] / steps_per_epoch, 3),
                "steps": state["step"], "curve": state["curve"],
                "val_metric": task.val_metric, "finished": finished,
-               "period": period}  # fmt: skip
+               "period": period, "out_of_time": out_of_time}  # fmt: skip
     if finished:
         atomic_write_text(run_dir / "summary.json", json.dumps(summary))
     return summary
