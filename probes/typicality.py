@@ -158,6 +158,8 @@ class TypicalityScan(SampleScan):
         if not self.looked:
             self.looked = True
             self.index = find_knn(self.probe.encoder_, batch.corpus_fingerprint, batch.corpus_size)
+            if self.index is not None and self.index.documents < 2:
+                self.index = None  # no neighbour but itself: the sample path says so
             if self.index is not None:
                 probe = self.probe
                 self.rows = sample_rows(batch.corpus_size, probe.index_sample, probe.seed)

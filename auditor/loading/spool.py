@@ -66,8 +66,10 @@ class Spool:
     def slice(self, start: int, size: int, names: list[str]) -> pa.Table:
         """Rows `start .. start + size` (cut at the end), reading only the batches they span."""
         stop = min(start + size, self.rows)
+        if start >= stop:
+            return self.schema.empty_table().select(names)
         parts = []
-        for index in range(start // BATCH_ROWS, (max(stop, start + 1) - 1) // BATCH_ROWS + 1):
+        for index in range(start // BATCH_ROWS, (stop - 1) // BATCH_ROWS + 1):
             batch = self.read(index, names)
             first = max(start - index * BATCH_ROWS, 0)
             parts.append(batch.slice(first, max(stop - index * BATCH_ROWS - first, 0)))
