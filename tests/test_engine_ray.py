@@ -1,0 +1,108 @@
+"""`--engine ray` gives the local engine's report, item for item, on a real local Ray cluster
+(two CPUs, started once for the module), and its input errors exit 2 before any data is read."""
+
+import json
+import logging
+import sys
+from pathlib import Path
+
+import pytest
+import ray
+from typer.testing import CliRunner
+
+from auditor.cli import app
+from auditor.loading import load_corpus
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    """A local 2-CPU Ray for the module: the commands find it connected and use it as it is."""
+    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False,
+             logging_level=logging.ERROR)  # fmt: skip
+    yield
+    ray.shutdown()
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory) -> tuple[Path, Path]:
+    """400 TREC training questions; a benchmark of 120 TREC test questions and 20 of the
+    training ones (planted copies), as JSONL."""
+    train = load_corpus("trec:train").texts[:400]
+    bench = load_corpus("trec:test").texts[:120] + train[::20]
+    folder = tmp_path_factory.mktemp("ray")
+    paths = folder / "train.jsonl", folder / "bench.jsonl"
+    for path, texts in zip(paths, (train, bench), strict=True):
+        path.write_text("".join(json.dumps({"text": text}) + "\n" for text in texts))
+    return paths
+
+
+def report(files: tuple[Path, Path], cache: Path, *args: str) -> dict:
+    train, bench = files
+    command = ["overlap", "--train", str(train), "--bench", str(bench), "--format", "json", "-q"]
+    result = runner.invoke(app, [*command, "--cache-dir", str(cache), *args])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def preparers() -> int:
+    """`_Preparer` actors the cluster has seen (GCS's table: the state API needs a dashboard)."""
+    actors = ray._private.state.actors().values()
+    return sum(actor["ActorClassName"] == "_Preparer" for actor in actors)
+
+
+def test_hashing_probes_on_ray_match_the_local_engine(cluster, files, tmp_path: Path) -> None:
+    probes = ["-p", "exact", "-p", "ngram", "-p", "minhash", "-p", "containment"]
+    args = [*probes, "--batch-size", "32", "--null-size", "50"]  # 13 batches over 2 actors
+    local = report(files, tmp_path / "local", *args)
+    before = preparers()
+    on_ray = report(files, tmp_path / "ray", *args, "--engine", "ray")
+    assert preparers() == before + 2  # one per CPU: the batches were prepared on Ray
+    assert on_ray == local
+    assert local["summary"]["flagged"] >= 20  # the planted copies: a comparison of real verdicts
+    assert {item["index"] for item in local["items"] if item["probes"]["exact"]["flagged"]} >= set(
+        range(120, 140)
+    )
+
+
+def test_a_pass_with_the_encoder_matches_the_local_engine(cluster, files, tmp_path: Path) -> None:
+    """The embedding probe's encoder stays on the driver, the exact probe's work goes to Ray."""
+    args = ["-p", "exact", "-p", "embedding", "--batch-size", "100", "--null-size", "50"]
+    local = report(files, tmp_path / "local", *args)
+    before = preparers()
+    on_ray = report(files, tmp_path / "ray", *args, "--engine", "ray")
+    assert preparers() == before + 2
+    assert on_ray == local
+    scores = [item["probes"]["embedding"]["score"] for item in local["items"]]
+    assert min(scores[120:]) > 0.99 > min(scores[:120])
+
+
+def test_ray_address_without_the_ray_engine_is_an_input_error() -> None:
+    result = runner.invoke(app, ["overlap", "--train", "missing.jsonl", "--bench", "trec",
+                                 "--ray-address", "127.0.0.1:6379"])  # fmt: skip
+    assert result.exit_code == 2
+    assert "--ray-address" in result.output and "--engine ray" in result.output
+    assert "missing.jsonl" not in result.output  # refused before any data is read
+
+
+@pytest.mark.parametrize("command", [["overlap"], ["shift"], ["run", "--model", "minilm"]])
+def test_the_ray_engine_without_ray_says_how_to_install_it(monkeypatch, command) -> None:
+    monkeypatch.setitem(sys.modules, "ray", None)  # `import ray` fails as if not installed
+    result = runner.invoke(app, [*command, "--train", "missing.jsonl", "--bench", "trec",
+                                 "--engine", "ray"])  # fmt: skip
+    assert result.exit_code == 2
+    assert "pip install 'audit[ray]'" in result.output
+    assert "missing.jsonl" not in result.output
+
+
+def test_index_build_without_ray_says_how_to_install_it(monkeypatch) -> None:
+    monkeypatch.setitem(sys.modules, "ray", None)
+    result = runner.invoke(app, ["index", "build", "missing.jsonl", "--engine", "ray"])
+    assert result.exit_code == 2 and "pip install 'audit[ray]'" in result.output
+
+
+def test_an_address_where_no_cluster_answers_is_an_input_error() -> None:
+    result = runner.invoke(app, ["overlap", "--train", "missing.jsonl", "--bench", "trec",
+                                 "--engine", "ray", "--ray-address", "127.0.0.1:1"])  # fmt: skip
+    assert result.exit_code == 2 and "nothing answers" in result.output
