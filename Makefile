@@ -37,6 +37,7 @@ bench: $(STAMP)
 	$(BIN)/python -m benchmarks.shift
 	$(BIN)/python -m benchmarks.loading
 	$(BIN)/python -m benchmarks.scale
+	$(BIN)/python -m benchmarks.engine
 	$(BIN)/python -m benchmarks.membership --seeds 0
 
 clean:
