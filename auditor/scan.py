@@ -19,15 +19,20 @@ whichever it is, the `absorb` step stays here, in batch order.
 import multiprocessing
 import os
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import AbstractContextManager, contextmanager
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from auditor.corpus import Corpus, CorpusBatch
 from auditor.errors import InputError
 from probes.base import FEATURES, FitContext, Probe, ProbeResult, Scan, TrainBatch
 from probes.null import NullSample
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from auditor.embeddings import Encoder
 
 DEFAULT_BATCH_SIZE = 1024
 """Training items per batch: 1,024 measured fastest (256-2,048) for the n-gram scan."""
@@ -51,14 +56,22 @@ Submit = Callable[[CorpusBatch, TrainBatch], Pending]
 """Starts every scan's `prepare` of one batch (its rows, and the batch built from them)."""
 
 
+Job = TypeVar("Job")
+
+
 class Engine(Protocol):
-    """Where a pass's `prepare` step runs: `workers` opens the workers for these scans (of these
-    probes, in the same order) and yields how to submit a batch and how many batches may be in
-    flight at once (what bounds the pass's memory)."""
+    """Where the per-batch work runs. `workers` opens the workers of a pass's `prepare` step for
+    these scans (of these probes, in the same order) and yields how to submit a batch and how
+    many batches may be in flight at once (what bounds the pass's memory). `encodings` embeds
+    the texts of each job with `encoder` (`audit index build`), yielding jobs in order."""
 
     def workers(
         self, train: Corpus, scans: list[Scan], probes: list[Probe], features: frozenset[str]
     ) -> AbstractContextManager[tuple[Submit, int]]: ...
+
+    def encodings(
+        self, encoder: "Encoder", jobs: Iterable[tuple[Job, list[str]]]
+    ) -> Iterator[tuple[Job, "np.ndarray"]]: ...
 
 
 def check_requirements(probes: Sequence[Probe], context: FitContext, has_train: bool) -> None:
@@ -167,6 +180,13 @@ class LocalEngine:
                 yield submit, max(processes, WORKERS)
         finally:
             _FORKED.clear()
+
+    def encodings(
+        self, encoder: "Encoder", jobs: Iterable[tuple[Job, list[str]]]
+    ) -> Iterator[tuple[Job, "np.ndarray"]]:
+        """In this process, one job after the other (torch's threads use the cores)."""
+        for job, texts in jobs:
+            yield job, encoder.encode(texts)
 
 
 def _stream(
