@@ -1,4 +1,5 @@
-"""`--engine ray`: the pass's `prepare` step on the actors of a Ray cluster.
+"""`--engine ray`: the pass's `prepare` step, and `audit index build`'s encoding, on the actors
+of a Ray cluster.
 
 The pass (`auditor.scan`) splits each batch's work into `prepare` (pure: tokenise, normalise,
 hash against the fitted probe) and `absorb` (folds the output into the scan's state, in batch
@@ -23,22 +24,28 @@ are in flight, so the driver's memory is bounded by that window, as with the loc
 Only the scans of process-safe probes (`Probe.process_safe`: hashing and lookups, no torch) run
 on the actors. The others (the embedding, alignment and shift probes, whose `prepare` runs the
 sentence encoder through the driver's embedding cache) are prepared on driver threads exactly
-as the local engine prepares them: their encoder does not run on Ray.
+as the local engine prepares them: an audit's encoder does not run on Ray. `audit index build`'s
+does (`RayEngine.encodings`): there the encoding is the whole job, with no probe state, so
+encoder actors embed the batches' texts and the driver writes the arrays to its cache, under the
+keys the probes read; the way to embed a large corpus on a cluster is to index it first.
 """
 
 import logging
 import os
 import socket
-from collections.abc import Iterator
+from collections import deque
+from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from itertools import cycle
 
+import numpy as np
 import ray
 
 from auditor.corpus import Corpus, CorpusBatch
+from auditor.embeddings import Encoder, Precision
 from auditor.errors import InputError
-from auditor.scan import WORKERS, Submit, prepared
+from auditor.scan import WORKERS, Job, Submit, prepared
 from probes.base import Probe, Scan, TrainBatch
 
 
@@ -100,6 +107,26 @@ def _required(probes: list[Probe], chosen: list[bool]) -> frozenset[str]:
     return frozenset().union(*(p.requires for p, keep in zip(probes, chosen, strict=True) if keep))
 
 
+@ray.remote(num_cpus=1)
+class _Encoding:
+    """One worker's copy of the sentence encoder, named by model and settings (each node
+    resolves and loads it itself)."""
+
+    def __init__(self, model: str, max_length: int, batch_size: int, precision: Precision,
+                 device: str) -> None:  # fmt: skip
+        self.encoder = Encoder(model, max_length=max_length, batch_size=batch_size,
+                               precision=precision, device=device)  # fmt: skip
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        return self.encoder.encode(texts)
+
+
+def _oldest(in_flight: deque) -> tuple:
+    """The first job still in flight, with its result (waited for)."""
+    job, ref = in_flight.popleft()
+    return job, ray.get(ref)
+
+
 class _Joined:
     """A batch prepared in two places: the actors' outputs and the driver threads', put back in
     the pass's scan order."""
@@ -149,6 +176,31 @@ class RayEngine:
 
             try:
                 yield submit, 2 * len(actors) or WORKERS
+            finally:
+                for actor in actors:
+                    ray.kill(actor)
+
+    def encodings(
+        self, encoder: Encoder, jobs: Iterable[tuple[Job, list[str]]]
+    ) -> Iterator[tuple[Job, np.ndarray]]:
+        """Each job's texts embedded by encoder actors, one per CPU of the cluster (per GPU on
+        `cuda`), two jobs in flight per actor, yielded in order. The actors compute in the
+        precision this process's encoder resolved, which its cache key names."""
+        gpu = encoder.device.startswith("cuda")
+        with session(self.address):
+            count = max(1, int(ray.cluster_resources().get("GPU" if gpu else "CPU", 1)))
+            settings = (encoder.model, encoder.max_length, encoder.batch_size,
+                        encoder.dtype_used, encoder.device)  # fmt: skip
+            actors = [_Encoding.options(num_gpus=int(gpu)).remote(*settings)
+                      for _ in range(count)]  # fmt: skip
+            turns, in_flight = cycle(actors), deque()
+            try:
+                for job, texts in jobs:
+                    in_flight.append((job, next(turns).encode.remote(texts)))
+                    if len(in_flight) > 2 * count:
+                        yield _oldest(in_flight)
+                while in_flight:
+                    yield _oldest(in_flight)
             finally:
                 for actor in actors:
                     ray.kill(actor)

@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 
 from auditor.cli import options as opt
-from auditor.cli.console import note, progress_bar, stdout
+from auditor.cli.console import progress_bar, stdout
 from auditor.scan import DEFAULT_BATCH_SIZE
 from probes.windows import LADDER, Windowing
 
@@ -69,8 +69,8 @@ def build(
     `audit overlap`, `shift` and `run` with the same cache folder, encoder and --batch-size then
     read every training batch's embeddings (and the embedding probe's windows of --window words,
     and the alignment probe's sentences) from the index. A rerun embeds only what is missing.
-    The encoder runs on this machine whatever --engine says: --engine ray moves the hashing
-    probes' work of the audits to Ray, and an index has none.
+    With --engine ray the batches are embedded by encoder actors on the Ray cluster (one per
+    CPU, or per GPU with --device cuda) and written to the cache here.
     """
     # Imported here, not at the top: `audit --help` and the option checks need no torch.
     from auditor.embeddings import Encoder
@@ -78,9 +78,6 @@ def build(
 
     device = opt.check_device(device)
     out = opt.check_folder(out, "--cache-dir/--out")
-    if compute.engine != "local":
-        note(f"--engine {compute.engine}: the encoder runs on this machine (only the hashing "
-             "probes' work of an audit runs on Ray)", quiet)  # fmt: skip
     (corpus,) = reading.load([data], quiet)
     with progress_bar(quiet) as on_progress:
         report = build_index(
@@ -90,6 +87,7 @@ def build(
             windowing=Windowing(window, skeleton=True, names=names) if window else None,
             sentence_names=names if sentences else None,
             on_progress=on_progress,
+            engine=compute.built,
         )
     if output is opt.Listing.json:
         print(report.model_dump_json(indent=2))

@@ -277,10 +277,11 @@ class EngineOptions:
 
     engine: Annotated[
         EngineName,
-        typer.Option("--engine", help="local: this machine's cores. ray: the hashing probes' "
-                     "per-batch work (exact, ngram, minhash, containment, lexical, labels) on Ray "
-                     "actors; the sentence encoder and the per-item results stay on this machine. "
-                     "Needs pip install 'audit[ray]'."),
+        typer.Option("--engine", help="local: this machine's cores. ray: actors on a Ray "
+                     "cluster run the hashing probes' per-batch work (exact, ngram, minhash, "
+                     "containment, lexical, labels) and index build's encoder; an audit's "
+                     "sentence encoder and the per-item results stay on this machine. Needs pip "
+                     "install 'audit[ray]'."),
     ] = EngineName.local  # fmt: skip
     ray_address: Annotated[
         str | None,
