@@ -60,10 +60,16 @@ Job = TypeVar("Job")
 
 
 class Engine(Protocol):
-    """Where the per-batch work runs. `workers` opens the workers of a pass's `prepare` step for
-    these scans (of these probes, in the same order) and yields how to submit a batch and how
-    many batches may be in flight at once (what bounds the pass's memory). `encodings` embeds
-    the texts of each job with `encoder` (`audit index build`), yielding jobs in order."""
+    """Where the per-batch work runs. `encoding` opens, for the fit and the pass of these probes,
+    the fit context they get (its encoder computing where the engine computes). `workers` opens
+    the workers of a pass's `prepare` step for these scans (of these probes, in the same order)
+    and yields how to submit a batch and how many batches may be in flight at once (what bounds
+    the pass's memory). `encodings` embeds the texts of each job with `encoder` (`audit index
+    build`), yielding jobs in order."""
+
+    def encoding(
+        self, context: FitContext, probes: Sequence[Probe]
+    ) -> AbstractContextManager[FitContext]: ...
 
     def workers(
         self, train: Corpus, scans: list[Scan], probes: list[Probe], features: frozenset[str]
@@ -104,24 +110,26 @@ def run_probes(
 ) -> list[ProbeResult]:
     """Fit every probe on `bench`, stream `train` through them once, return their results.
     `processes`: worker processes when every probe is process-safe (default `PROCESSES`; 1:
-    threads); `engine`: where the `prepare` step runs (default `LocalEngine(processes)`)."""
+    threads); `engine`: where the encoder and the `prepare` step run (default
+    `LocalEngine(processes)`)."""
     context = context or FitContext()
     check_requirements(probes, context, train is not None)
     progress = on_progress or (lambda stage, done, total: None)
-    for number, probe in enumerate(probes):
-        progress("indexing benchmark", number, len(probes))
-        probe.fit(bench, context)
-    progress("indexing benchmark", len(probes), len(probes))
-    scans = [probe.start_scan() for probe in probes]
-    pairs = [(s, p) for s, p in zip(scans, probes, strict=True) if p.requires & BATCH_FEATURES]
-    if train is not None and pairs:
-        streaming, streamed = [scan for scan, _ in pairs], [probe for _, probe in pairs]
-        features = _features(probes)
-        with (engine or LocalEngine(processes)).workers(
-            train, streaming, streamed, features
-        ) as (submit, window):
-            _stream(train, streaming, features, batch_size, progress, context.null, submit, window)
-    return [scan.finish() for scan in scans]
+    engine = engine or LocalEngine(processes)
+    with engine.encoding(context, probes) as context:
+        for number, probe in enumerate(probes):
+            progress("indexing benchmark", number, len(probes))
+            probe.fit(bench, context)
+        progress("indexing benchmark", len(probes), len(probes))
+        scans = [probe.start_scan() for probe in probes]
+        pairs = [(s, p) for s, p in zip(scans, probes, strict=True) if p.requires & BATCH_FEATURES]
+        if train is not None and pairs:
+            streaming, streamed = [scan for scan, _ in pairs], [probe for _, probe in pairs]
+            features = _features(probes)
+            with engine.workers(train, streaming, streamed, features) as (submit, window):
+                _stream(train, streaming, features, batch_size, progress, context.null, submit,
+                        window)  # fmt: skip
+        return [scan.finish() for scan in scans]
 
 
 def _features(probes: Sequence[Probe]) -> frozenset[str]:
@@ -154,6 +162,11 @@ class LocalEngine:
     def __init__(self, processes: int | None = None) -> None:
         self.processes = processes
         """Worker processes of a process-safe pass (default `PROCESSES`; 1: threads)."""
+
+    @contextmanager
+    def encoding(self, context: FitContext, probes: Sequence[Probe]) -> Iterator[FitContext]:
+        """The context as it is: its encoder computes in this process."""
+        yield context
 
     @contextmanager
     def workers(

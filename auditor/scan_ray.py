@@ -1,5 +1,5 @@
-"""`--engine ray`: the pass's `prepare` step, and `audit index build`'s encoding, on the actors
-of a Ray cluster.
+"""`--engine ray`: the pass's `prepare` step and the sentence encoder on the actors of a Ray
+cluster.
 
 The pass (`auditor.scan`) splits each batch's work into `prepare` (pure: tokenise, normalise,
 hash against the fitted probe) and `absorb` (folds the output into the scan's state, in batch
@@ -18,25 +18,28 @@ Ray core actors, not Ray Data's `map_batches`, because:
   would deserialise them for every batch.
 
 The driver reads each batch from the corpus's spool and ships its rows by value, so the workers
-need no access to the driver's files (a multi-node cluster works); at most `2 x actors` batches
-are in flight, so the driver's memory is bounded by that window, as with the local engine.
+need no access to the driver's files (a multi-node cluster works); at most two batches per CPU
+of the cluster are in flight, so the driver's memory is bounded by that window, as with the
+local engine.
 
-Only the scans of process-safe probes (`Probe.process_safe`: hashing and lookups, no torch) run
-on the actors. The others (the embedding, alignment and shift probes, whose `prepare` runs the
-sentence encoder through the driver's embedding cache) are prepared on driver threads exactly
-as the local engine prepares them: an audit's encoder does not run on Ray. `audit index build`'s
-does (`RayEngine.encodings`): there the encoding is the whole job, with no probe state, so
-encoder actors embed the batches' texts and the driver writes the arrays to its cache, under the
-keys the probes read; the way to embed a large corpus on a cluster is to index it first.
+Only the scans of process-safe probes (`Probe.process_safe`: hashing and lookups, no torch) are
+prepared on the actors. The others (the embedding, alignment and shift probes) read the driver's
+embedding cache and keep state the pass shares, so they are prepared on driver threads as the
+local engine prepares them; what moves is their encoder. `Encoder.encode` is the one place an
+encoder computes, so the fit context's encoder is swapped for one with the same settings, cache
+and cache key whose `encode` runs on encoder actors (GPU actors with `--device cuda`): the
+benchmark's embeddings at fit and the corpus's in the pass are computed there, and cached here.
+`audit index build` sends its batches to the same actors (`RayEngine.encodings`).
 """
 
 import logging
 import os
 import socket
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
+from dataclasses import replace
 from itertools import cycle
 
 import numpy as np
@@ -45,8 +48,8 @@ import ray
 from auditor.corpus import Corpus, CorpusBatch
 from auditor.embeddings import Encoder, Precision
 from auditor.errors import InputError
-from auditor.scan import WORKERS, Job, Submit, prepared
-from probes.base import Probe, Scan, TrainBatch
+from auditor.scan import Job, Submit, prepared
+from probes.base import FitContext, Probe, Scan, TrainBatch
 
 
 def check_address(address: str) -> None:
@@ -88,7 +91,13 @@ def session(address: str | None) -> Iterator[None]:
         ray.shutdown()
 
 
-@ray.remote(num_cpus=1)
+CPUS_EACH = 0.5
+"""The CPU share each actor asks of Ray: one preparer and one encoder per CPU, so a pass with
+both kinds of probe schedules both kinds of actor (at 1 CPU each, the encoders would hold every
+CPU and the preparers would wait for ever)."""
+
+
+@ray.remote(num_cpus=CPUS_EACH)
 class _Preparer:
     """One worker's copy of the fitted scans (deserialised once), preparing batches by value."""
 
@@ -107,7 +116,7 @@ def _required(probes: list[Probe], chosen: list[bool]) -> frozenset[str]:
     return frozenset().union(*(p.requires for p, keep in zip(probes, chosen, strict=True) if keep))
 
 
-@ray.remote(num_cpus=1)
+@ray.remote(num_cpus=CPUS_EACH)
 class _Encoding:
     """One worker's copy of the sentence encoder, named by model and settings (each node
     resolves and loads it itself)."""
@@ -119,6 +128,39 @@ class _Encoding:
 
     def encode(self, texts: list[str]) -> np.ndarray:
         return self.encoder.encode(texts)
+
+
+@contextmanager
+def _encoders(encoder: Encoder) -> Iterator[list]:
+    """Encoder actors with `encoder`'s settings, one per CPU of the cluster (per GPU on `cuda`),
+    computing in the precision `encoder` resolved here, which its cache key names."""
+    gpu = encoder.device.startswith("cuda")
+    count = max(1, int(ray.cluster_resources().get("GPU" if gpu else "CPU", 1)))
+    settings = (encoder.model, encoder.max_length, encoder.batch_size, encoder.dtype_used,
+                encoder.device)  # fmt: skip
+    actors = [_Encoding.options(num_gpus=int(gpu)).remote(*settings) for _ in range(count)]
+    try:
+        yield actors
+    finally:
+        for actor in actors:
+            ray.kill(actor)
+
+
+class _RemoteEncoder(Encoder):
+    """The driver's encoder (its settings, cache and cache key) computing on encoder actors:
+    `encode`, the one place an `Encoder` computes, sends the texts to the next actor. Threads
+    may call it at once (a pass prepares several batches)."""
+
+    def __init__(self, encoder: Encoder, actors: list) -> None:
+        super().__init__(encoder.model, max_length=encoder.max_length,
+                         batch_size=encoder.batch_size, precision=encoder.dtype_used,
+                         device=encoder.device, cache_dir=encoder.cache_dir)  # fmt: skip
+        self.turns = cycle(actors)
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        # A copy: what `ray.get` returns is a read-only view of the object store, and the local
+        # encoder's callers get an array of their own.
+        return np.array(ray.get(next(self.turns).encode.remote(list(texts))))
 
 
 def _oldest(in_flight: deque) -> tuple:
@@ -142,14 +184,25 @@ class _Joined:
 
 
 class RayEngine:
-    """Process-safe scans prepared on Ray actors, one per CPU of the cluster; the rest on driver
-    threads."""
+    """Process-safe scans prepared on Ray actors, one per CPU of the cluster, the rest on driver
+    threads; the encoder of both on encoder actors."""
 
     def __init__(self, address: str | None = None) -> None:
         if address is not None:
             check_address(address)
         self.address = address
         """The cluster to join (`ray.init(address=...)`); None starts a local one."""
+
+    @contextmanager
+    def encoding(self, context: FitContext, probes: Sequence[Probe]) -> Iterator[FitContext]:
+        """Ray started for the fit and the pass, and the context's encoder on encoder actors
+        when a probe embeds (`requires` "embeddings")."""
+        with session(self.address):
+            if context.encoder is None or not any("embeddings" in p.requires for p in probes):
+                yield context
+                return
+            with _encoders(context.encoder) as actors:
+                yield replace(context, encoder=_RemoteEncoder(context.encoder, actors))
 
     @contextmanager
     def workers(
@@ -160,14 +213,15 @@ class RayEngine:
         local = [scan for scan, safe in zip(scans, on_ray, strict=True) if not safe]
         remote_features = features & _required(probes, on_ray)
         local_features = features & _required(probes, [not safe for safe in on_ray])
-        with session(self.address), ThreadPoolExecutor(max_workers=WORKERS) as threads:
+        with session(self.address):
+            count = max(1, int(ray.cluster_resources().get("CPU", 1)))
+            window = 2 * count  # batches in flight: two per preparer, and per encoder
             actors = []
             if remote:
                 shared = ray.put(remote)
-                count = max(1, int(ray.cluster_resources().get("CPU", 1)))
                 actors = [_Preparer.remote(shared, remote_features, train.fingerprint, len(train))
                           for _ in range(count)]  # fmt: skip
-            turns = cycle(actors)
+            turns, threads = cycle(actors), ThreadPoolExecutor(max_workers=window)
 
             def submit(rows: CorpusBatch, batch: TrainBatch) -> _Joined:
                 there = next(turns).prepare.remote(rows) if remote else None
@@ -175,7 +229,8 @@ class RayEngine:
                 return _Joined(there, here, on_ray)
 
             try:
-                yield submit, 2 * len(actors) or WORKERS
+                with threads:
+                    yield submit, window
             finally:
                 for actor in actors:
                     ray.kill(actor)
@@ -183,24 +238,13 @@ class RayEngine:
     def encodings(
         self, encoder: Encoder, jobs: Iterable[tuple[Job, list[str]]]
     ) -> Iterator[tuple[Job, np.ndarray]]:
-        """Each job's texts embedded by encoder actors, one per CPU of the cluster (per GPU on
-        `cuda`), two jobs in flight per actor, yielded in order. The actors compute in the
-        precision this process's encoder resolved, which its cache key names."""
-        gpu = encoder.device.startswith("cuda")
-        with session(self.address):
-            count = max(1, int(ray.cluster_resources().get("GPU" if gpu else "CPU", 1)))
-            settings = (encoder.model, encoder.max_length, encoder.batch_size,
-                        encoder.dtype_used, encoder.device)  # fmt: skip
-            actors = [_Encoding.options(num_gpus=int(gpu)).remote(*settings)
-                      for _ in range(count)]  # fmt: skip
+        """Each job's texts embedded by encoder actors (`_encoders`), two jobs in flight per
+        actor, yielded in order."""
+        with session(self.address), _encoders(encoder) as actors:
             turns, in_flight = cycle(actors), deque()
-            try:
-                for job, texts in jobs:
-                    in_flight.append((job, next(turns).encode.remote(texts)))
-                    if len(in_flight) > 2 * count:
-                        yield _oldest(in_flight)
-                while in_flight:
+            for job, texts in jobs:
+                in_flight.append((job, next(turns).encode.remote(texts)))
+                if len(in_flight) > 2 * len(actors):
                     yield _oldest(in_flight)
-            finally:
-                for actor in actors:
-                    ray.kill(actor)
+            while in_flight:
+                yield _oldest(in_flight)

@@ -4,6 +4,7 @@
 import json
 import logging
 import sys
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -47,19 +48,18 @@ def report(files: tuple[Path, Path], cache: Path, *args: str) -> dict:
     return json.loads(result.stdout)
 
 
-def preparers() -> int:
-    """`_Preparer` actors the cluster has seen (GCS's table: the state API needs a dashboard)."""
-    actors = ray._private.state.actors().values()
-    return sum(actor["ActorClassName"] == "_Preparer" for actor in actors)
+def actors() -> Counter:
+    """Actors the cluster has seen, by class (GCS's table: the state API needs a dashboard)."""
+    return Counter(actor["ActorClassName"] for actor in ray._private.state.actors().values())
 
 
 def test_hashing_probes_on_ray_match_the_local_engine(cluster, files, tmp_path: Path) -> None:
     probes = ["-p", "exact", "-p", "ngram", "-p", "minhash", "-p", "containment"]
     args = [*probes, "--batch-size", "16", "--null-size", "50"]  # 13 batches over 2 actors
     local = report(files, tmp_path / "local", *args)
-    before = preparers()
+    before = actors()
     on_ray = report(files, tmp_path / "ray", *args, "--engine", "ray")
-    assert preparers() == before + 2  # one per CPU: the batches were prepared on Ray
+    assert actors() - before == Counter(_Preparer=2)  # one per CPU: batches prepared on Ray
     assert on_ray == local
     assert local["summary"]["flagged"] >= 10  # the planted copies: a comparison of real verdicts
     exact = {item["index"] for item in local["items"] if item["probes"]["exact"]["flagged"]}
@@ -67,12 +67,13 @@ def test_hashing_probes_on_ray_match_the_local_engine(cluster, files, tmp_path: 
 
 
 def test_a_pass_with_the_encoder_matches_the_local_engine(cluster, files, tmp_path: Path) -> None:
-    """The embedding probe's encoder stays on the driver, the exact probe's work goes to Ray."""
+    """The exact probe's work on preparer actors, the embedding probe's encoding (the benchmark's
+    at fit, the corpus's windows in the pass) on encoder actors."""
     args = ["-p", "exact", "-p", "embedding", "--batch-size", "50", "--null-size", "50"]
     local = report(files, tmp_path / "local", *args)
-    before = preparers()
+    before = actors()
     on_ray = report(files, tmp_path / "ray", *args, "--engine", "ray")
-    assert preparers() == before + 2
+    assert actors() - before == Counter(_Preparer=2, _Encoding=2)
     assert on_ray == local
     scores = [item["probes"]["embedding"]["score"] for item in local["items"]]
     assert min(scores[80:]) > 0.99 > min(scores[:80])

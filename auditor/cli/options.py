@@ -279,9 +279,9 @@ class EngineOptions:
         EngineName,
         typer.Option("--engine", help="local: this machine's cores. ray: actors on a Ray "
                      "cluster run the hashing probes' per-batch work (exact, ngram, minhash, "
-                     "containment, lexical, labels) and index build's encoder; an audit's "
-                     "sentence encoder and the per-item results stay on this machine. Needs pip "
-                     "install 'audit[ray]'."),
+                     "containment, lexical, labels) and the sentence encoder (GPU actors with "
+                     "--device cuda); the per-item results are folded together here, as with "
+                     "local. Needs pip install 'audit[ray]'."),
     ] = EngineName.local  # fmt: skip
     ray_address: Annotated[
         str | None,
