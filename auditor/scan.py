@@ -11,9 +11,9 @@ platforms that fork), so the GIL-held normalisation runs on every core; they inh
 probes and the corpus, receive row ranges and send back only the prepared outputs. Otherwise
 (an encoder in the pass) they are threads, as numpy and torch release the GIL. Probes that need
 nothing from the training data (kind `model`) are fitted and finished without a pass, so an
-audit without training data still runs them. Where the `prepare` step runs is the pass's
-`Engine`: `LocalEngine` here (the default), `auditor.scan_ray.RayEngine` on a Ray cluster;
-whichever it is, the `absorb` step stays here, in batch order.
+audit without training data still runs them. Where the `prepare` step and the encoder run is
+the pass's `Engine`: `LocalEngine` here (the default), `auditor.scan_ray.RayEngine` on a Ray
+cluster; whichever it is, the `absorb` step stays here, in batch order.
 """
 
 import multiprocessing
