@@ -52,7 +52,7 @@ def run_overlap(
     results = run_probes(
         train, bench, probes, context=context, batch_size=batch_size, on_progress=on_progress,
         engine=engine,
-    )
+    )  # fmt: skip
     return assemble(train, bench, probes, results, null=context.null, fpr=fpr)
 
 

@@ -61,9 +61,9 @@ def check_address(address: str) -> None:
     try:
         socket.create_connection((host, int(port)), timeout=5).close()
     except OSError as error:
-        raise InputError(f"--ray-address {address}: nothing answers there ({error}). Start the "
-                         "cluster's head with `ray start --head` and pass the address it "
-                         "prints, or drop --ray-address to start a local Ray.") from None
+        raise InputError(f"--ray-address {address}: nothing answers there ({error}). Start "
+                         "the cluster's head with `ray start --head` and pass the address it "
+                         "prints, or drop --ray-address for a local Ray.") from None  # fmt: skip
 
 
 @contextmanager
@@ -84,7 +84,7 @@ def session(address: str | None) -> Iterator[None]:
             raise InputError(f"--ray-address {address}: could not join the cluster ({error}; "
                              f"{error.__cause__}). A cluster that asks for a token (Ray 2.59+ "
                              "`ray start`) is joined with RAY_AUTH_MODE=token set here and its "
-                             "token in ~/.ray/auth_token or RAY_AUTH_TOKEN.") from None
+                             "token in ~/.ray/auth_token or RAY_AUTH_TOKEN.") from None  # fmt: skip
     try:
         yield
     finally:

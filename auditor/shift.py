@@ -47,7 +47,7 @@ def run_shift(
     results = run_probes(
         train, bench, probes, context=context, batch_size=batch_size, on_progress=on_progress,
         engine=engine,
-    )
+    )  # fmt: skip
     return assemble(train, bench, probes, results, alpha)
 
 

@@ -64,7 +64,7 @@ def main() -> None:
         raise SystemExit("the engines flagged different items")
     ratio = timings["local"][0] / timings["ray"][0]
     print(f"{os.cpu_count()} cores: Ray at x{ratio:.2f} the local engine's documents/s "
-          f"(starting a local Ray: {ray_start_seconds():.1f} s of its time)")
+          f"(starting a local Ray: {ray_start_seconds():.1f} s of its time)")  # fmt: skip
 
 
 if __name__ == "__main__":
