@@ -152,6 +152,12 @@ class Encoder:
         cached = self.cached(fingerprint, start, rows, variant)
         if cached is not None and len(cached) == len(texts):
             return cached
-        embeddings = self.encode(texts)
+        return self.store(self.encode(texts), fingerprint, start, variant, rows)
+
+    def store(
+        self, embeddings: np.ndarray, fingerprint: str, start: int, variant: str, rows: int
+    ) -> np.ndarray:
+        """Cache embeddings of this encoder computed elsewhere (an encoder on a Ray worker:
+        `auditor.scan_ray`) where `encode_cached` reads them."""
         save_array(self.corpus_dir(fingerprint, variant) / f"{start}-{rows}.npy", embeddings)
         return embeddings

@@ -16,11 +16,14 @@ The whole corpus's embeddings also become a nearest-neighbour search (`auditor.k
 an IVF index above 200k documents), which the typicality probe then measures against instead of
 a sample.
 A manifest (`index.json`) beside the embeddings says what was indexed, with which settings.
+The encoding runs on an `Engine` (`auditor.scan`): in this process, or on encoder actors of a Ray
+cluster (`--engine ray`, `auditor.scan_ray`); either way this process checks the cache and
+writes what comes back under the same keys.
 """
 
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 
 from pydantic import BaseModel
@@ -31,6 +34,7 @@ from auditor.corpus import Corpus
 from auditor.embeddings import Encoder
 from auditor.knn import build_knn
 from auditor.report import SCHEMA_VERSION
+from auditor.scan import Engine, LocalEngine
 from probes.alignment import AlignmentProbe, sentence_skeletons, sentence_variant
 from probes.windows import Windowing
 
@@ -69,30 +73,42 @@ def build_index(
     windowing: Windowing | None = None,
     sentence_names: bool | None = None,
     on_progress: Progress | None = None,
+    engine: Engine | None = None,
 ) -> IndexReport:
     """Embed every batch of `corpus` not already cached (and its windows, when `windowing` is
     given, and its sentences' skeletons, names replaced or not as `sentence_names` says, under
-    the keys the embedding and alignment probes read); write the manifest."""
+    the keys the embedding and alignment probes read) on `engine` (default: this process);
+    write the manifest."""
     progress = on_progress or (lambda stage, done, total: None)
     started = time.perf_counter()
     fingerprint, total = corpus.fingerprint, len(corpus)
     variant = None if sentence_names is None else sentence_variant(MAX_SENTENCES, sentence_names)
-    batches = reused = 0
+    counts = {"batches": 0, "reused": 0}
+
+    def missing() -> Iterator[tuple[tuple[int, str, int], list[str]]]:
+        """((first row, cache variant, rows), texts) of every text list not cached yet."""
+        for batch in corpus.batches(batch_size):
+            counts["batches"] += 1
+            wanted = [("", batch.texts)]
+            if windowing is not None and not windowing.whole(batch.texts):
+                windows, _ = windowing.split(batch.texts)
+                wanted.append((windowing.key, [windowing.encoded_text(w) for w in windows]))
+            if variant is not None:
+                flat, _ = sentence_skeletons(batch.texts, MAX_SENTENCES, sentence_names)
+                wanted.append((variant, flat))
+            for key, texts in wanted:
+                cached = encoder.cached(fingerprint, batch.start, len(batch.texts), key)
+                if cached is not None and len(cached) == len(texts):
+                    counts["reused"] += not key
+                    continue
+                yield (batch.start, key, len(batch.texts)), texts
+
     progress("embedding corpus", 0, total)
-    for batch in corpus.batches(batch_size):
-        batches += 1
-        if encoder.cached(fingerprint, batch.start, len(batch.texts)) is not None:
-            reused += 1
-        else:
-            encoder.encode_cached(batch.texts, fingerprint, batch.start)
-        if windowing is not None and not windowing.whole(batch.texts):
-            windows, _ = windowing.split(batch.texts)
-            encoder.encode_cached([windowing.encoded_text(w) for w in windows], fingerprint,
-                                  batch.start, windowing.key, rows=len(batch.texts))  # fmt: skip
-        if sentence_names is not None:
-            flat, _ = sentence_skeletons(batch.texts, MAX_SENTENCES, sentence_names)
-            encoder.encode_cached(flat, fingerprint, batch.start, variant, rows=len(batch.texts))
-        progress("embedding corpus", batch.start + len(batch.texts), total)
+    for (start, key, rows), embeddings in (engine or LocalEngine()).encodings(encoder, missing()):
+        encoder.store(embeddings, fingerprint, start, key, rows)
+        progress("embedding corpus", start + rows, total)
+    progress("embedding corpus", total, total)
+    batches, reused = counts["batches"], counts["reused"]
     progress("building kNN index", 0, 1)
     knn = build_knn(encoder.corpus_dir(fingerprint), total, encoder.dimension, batch_size)
     progress("building kNN index", 1, 1)

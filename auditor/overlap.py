@@ -21,7 +21,7 @@ from auditor.report import (
     ProbeSummary,
     Summary,
 )
-from auditor.scan import DEFAULT_BATCH_SIZE, Progress, run_probes
+from auditor.scan import DEFAULT_BATCH_SIZE, Engine, Progress, run_probes
 from probes import build_probes, probes_of_kind
 from probes.base import FitContext, Probe, ProbeResult
 from probes.null import DEFAULT_SIZE as DEFAULT_NULL_SIZE
@@ -41,15 +41,18 @@ def run_overlap(
     fpr: float = DEFAULT_FPR,
     null_size: int = DEFAULT_NULL_SIZE,
     seed: int = 0,
+    engine: Engine | None = None,
 ) -> OverlapReport:
-    """Run the overlap probes (default: every registered one) in one pass; the report, with the
-    calibrated probes' thresholds set at false-positive rate `fpr` (0: their fixed thresholds)."""
+    """Run the overlap probes (default: every registered one) in one pass on `engine` (default:
+    this machine); the report, with the calibrated probes' thresholds set at false-positive rate
+    `fpr` (0: their fixed thresholds)."""
     probes = list(probes) if probes is not None else build_probes(probes_of_kind(*KINDS))
     context = null_context(train, bench, probes, context or FitContext(), fpr=fpr,
                            size=null_size, seed=seed)  # fmt: skip
     results = run_probes(
-        train, bench, probes, context=context, batch_size=batch_size, on_progress=on_progress
-    )
+        train, bench, probes, context=context, batch_size=batch_size, on_progress=on_progress,
+        engine=engine,
+    )  # fmt: skip
     return assemble(train, bench, probes, results, null=context.null, fpr=fpr)
 
 

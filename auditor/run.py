@@ -35,7 +35,7 @@ from auditor.overlap import assemble as assemble_overlap
 from auditor.provenance import git_hash, provenance
 from auditor.report import ControlSummary, ModelScore, OverlapReport, RunReport, ShiftReport
 from auditor.samples import read_samples
-from auditor.scan import DEFAULT_BATCH_SIZE, Progress, run_probes
+from auditor.scan import DEFAULT_BATCH_SIZE, Engine, Progress, run_probes
 from auditor.shift import DEFAULT_ALPHA
 from auditor.shift import assemble as assemble_shift
 from auditor.tasks import TASKS, TaskSpec, task_of
@@ -112,10 +112,12 @@ def probe_reports(
     fpr: float = DEFAULT_FPR,
     null_size: int = DEFAULT_NULL_SIZE,
     seed: int = 0,
+    engine: Engine | None = None,
 ) -> tuple[OverlapReport, ShiftReport]:
-    """The overlap and shift reports from one streamed pass, cached by everything that
-    determines them (data fingerprints and sources, probe parameters, tool version and git hash),
-    so a repeated run reads them back instead of rescanning."""
+    """The overlap and shift reports from one streamed pass (on `engine`), cached by everything
+    that determines them (data fingerprints and sources, probe parameters, tool version and git
+    hash; not the engine, which does not change them), so a repeated run reads them back instead
+    of rescanning."""
     identity = {
         "train": [train.source, train.fingerprint], "bench": [bench.source, bench.fingerprint],
         "probes": {probe.name: probe.get_params() for probe in probes}, "alpha": alpha,
@@ -133,7 +135,7 @@ def probe_reports(
     context = FitContext(encoder=Encoder(encoder, device=device, cache_dir=cache_dir))
     context = null_context(train, bench, probes, context, fpr=fpr, size=null_size, seed=seed)
     results = run_probes(train, bench, probes, context=context, batch_size=batch_size,
-                         on_progress=on_progress)  # fmt: skip
+                         on_progress=on_progress, engine=engine)  # fmt: skip
     pairs = list(zip(probes, results, strict=True))
     overlap = assemble_overlap(train, bench, *_of_kind(pairs, "overlap"), null=context.null,
                                fpr=fpr)  # fmt: skip
@@ -175,8 +177,10 @@ def run_audit(
     membership_fpr: float = DEFAULT_MEMBERSHIP_FPR,
     candidate_samples: dict[str, Any] | None = None,
     on_progress: Progress | None = None,
+    engine: Engine | None = None,
 ) -> RunReport:
-    """The whole audit; `train` None runs the candidate's evaluation and model probes only."""
+    """The whole audit; `train` None runs the candidate's evaluation and model probes only.
+    `engine`: where the pass over `train` runs (default: this machine)."""
     load = {"allow_pickle": allow_pickle, "trust_remote_code": trust_remote_code}
     spec = task_of(bench, train)
     if spec.chance is None:
@@ -209,7 +213,7 @@ def run_audit(
                                    device=device,
                                    cache_dir=cache_dir, batch_size=batch_size,
                                    on_progress=on_progress, fpr=fpr, null_size=null_size,
-                                   seed=seed)  # fmt: skip
+                                   seed=seed, engine=engine)  # fmt: skip
     evaluated = candidate_score(model, spec, bench, device, candidate_samples, **load)
     base = base or model
     if evaluated is None and base != model:

@@ -11,19 +11,28 @@ platforms that fork), so the GIL-held normalisation runs on every core; they inh
 probes and the corpus, receive row ranges and send back only the prepared outputs. Otherwise
 (an encoder in the pass) they are threads, as numpy and torch release the GIL. Probes that need
 nothing from the training data (kind `model`) are fitted and finished without a pass, so an
-audit without training data still runs them.
+audit without training data still runs them. Where the `prepare` step and the encoder run is
+the pass's `Engine`: `LocalEngine` here (the default), `auditor.scan_ray.RayEngine` on a Ray
+cluster; whichever it is, the `absorb` step stays here, in batch order.
 """
 
 import multiprocessing
 import os
 from collections import deque
-from collections.abc import Callable, Sequence
-from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+from contextlib import AbstractContextManager, contextmanager
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
-from auditor.corpus import Corpus
+from auditor.corpus import Corpus, CorpusBatch
 from auditor.errors import InputError
-from probes.base import FEATURES, FitContext, Probe, ProbeResult, TrainBatch
+from probes.base import FEATURES, FitContext, Probe, ProbeResult, Scan, TrainBatch
 from probes.null import NullSample
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from auditor.embeddings import Encoder
 
 DEFAULT_BATCH_SIZE = 1024
 """Training items per batch: 1,024 measured fastest (256-2,048) for the n-gram scan."""
@@ -35,6 +44,40 @@ BATCH_FEATURES = FEATURES - {"model", "reference"}
 
 Progress = Callable[[str, int, int], None]
 """`(stage, done, total)`, called as work advances (drives progress bars)."""
+
+
+class Pending(Protocol):
+    """A batch being prepared: `result()` waits for every scan's output, in scan order."""
+
+    def result(self) -> list: ...
+
+
+Submit = Callable[[CorpusBatch, TrainBatch], Pending]
+"""Starts every scan's `prepare` of one batch (its rows, and the batch built from them)."""
+
+
+Job = TypeVar("Job")
+
+
+class Engine(Protocol):
+    """Where the per-batch work runs. `encoding` opens, for the fit and the pass of these probes,
+    the fit context they get (its encoder computing where the engine computes). `workers` opens
+    the workers of a pass's `prepare` step for these scans (of these probes, in the same order)
+    and yields how to submit a batch and how many batches may be in flight at once (what bounds
+    the pass's memory). `encodings` embeds the texts of each job with `encoder` (`audit index
+    build`), yielding jobs in order."""
+
+    def encoding(
+        self, context: FitContext, probes: Sequence[Probe]
+    ) -> AbstractContextManager[FitContext]: ...
+
+    def workers(
+        self, train: Corpus, scans: list[Scan], probes: list[Probe], features: frozenset[str]
+    ) -> AbstractContextManager[tuple[Submit, int]]: ...
+
+    def encodings(
+        self, encoder: "Encoder", jobs: Iterable[tuple[Job, list[str]]]
+    ) -> Iterator[tuple[Job, "np.ndarray"]]: ...
 
 
 def check_requirements(probes: Sequence[Probe], context: FitContext, has_train: bool) -> None:
@@ -63,28 +106,30 @@ def run_probes(
     batch_size: int = DEFAULT_BATCH_SIZE,
     on_progress: Progress | None = None,
     processes: int | None = None,
+    engine: Engine | None = None,
 ) -> list[ProbeResult]:
     """Fit every probe on `bench`, stream `train` through them once, return their results.
     `processes`: worker processes when every probe is process-safe (default `PROCESSES`; 1:
-    threads)."""
+    threads); `engine`: where the encoder and the `prepare` step run (default
+    `LocalEngine(processes)`)."""
     context = context or FitContext()
     check_requirements(probes, context, train is not None)
     progress = on_progress or (lambda stage, done, total: None)
-    for number, probe in enumerate(probes):
-        progress("indexing benchmark", number, len(probes))
-        probe.fit(bench, context)
-    progress("indexing benchmark", len(probes), len(probes))
-    scans = [probe.start_scan() for probe in probes]
-    streaming = [
-        scan for scan, probe in zip(scans, probes, strict=True) if probe.requires & BATCH_FEATURES
-    ]
-    if train is not None and streaming:
-        forked = "fork" in multiprocessing.get_all_start_methods() and all(
-            probe.process_safe for probe in probes if probe.requires & BATCH_FEATURES
-        )
-        workers = (PROCESSES if processes is None else processes) if forked else 1
-        _stream(train, streaming, _features(probes), batch_size, progress, context.null, workers)
-    return [scan.finish() for scan in scans]
+    engine = engine or LocalEngine(processes)
+    with engine.encoding(context, probes) as context:
+        for number, probe in enumerate(probes):
+            progress("indexing benchmark", number, len(probes))
+            probe.fit(bench, context)
+        progress("indexing benchmark", len(probes), len(probes))
+        scans = [probe.start_scan() for probe in probes]
+        pairs = [(s, p) for s, p in zip(scans, probes, strict=True) if p.requires & BATCH_FEATURES]
+        if train is not None and pairs:
+            streaming, streamed = [scan for scan, _ in pairs], [probe for _, probe in pairs]
+            features = _features(probes)
+            with engine.workers(train, streaming, streamed, features) as (submit, window):
+                _stream(train, streaming, features, batch_size, progress, context.null, submit,
+                        window)  # fmt: skip
+        return [scan.finish() for scan in scans]
 
 
 def _features(probes: Sequence[Probe]) -> frozenset[str]:
@@ -100,13 +145,61 @@ def _prepare_rows(start: int, size: int) -> list:
     scan (from the state inherited at fork)."""
     train, scans, features = _FORKED["train"], _FORKED["scans"], _FORKED["features"]
     batch = TrainBatch(train.batch_at(start, size), train.fingerprint, len(train), features)
-    return _prepared(batch, scans, features)
+    return prepared(batch, scans, features)
 
 
-def _prepared(batch: TrainBatch, scans: list, features: frozenset[str]) -> list:
+def prepared(batch: TrainBatch, scans: list, features: frozenset[str]) -> list:
+    """Every scan's `prepare` of `batch`, in scan order (tokenised once for all of them)."""
     if "tokens" in features:
         batch.tokens  # noqa: B018 - tokenise once for every scan
     return [scan.prepare(batch) for scan in scans]
+
+
+class LocalEngine:
+    """This machine: forked worker processes when every probe of the pass is process-safe (on
+    platforms that fork), else threads."""
+
+    def __init__(self, processes: int | None = None) -> None:
+        self.processes = processes
+        """Worker processes of a process-safe pass (default `PROCESSES`; 1: threads)."""
+
+    @contextmanager
+    def encoding(self, context: FitContext, probes: Sequence[Probe]) -> Iterator[FitContext]:
+        """The context as it is: its encoder computes in this process."""
+        yield context
+
+    @contextmanager
+    def workers(
+        self, train: Corpus, scans: list[Scan], probes: list[Probe], features: frozenset[str]
+    ) -> Iterator[tuple[Submit, int]]:
+        forked = "fork" in multiprocessing.get_all_start_methods() and all(
+            probe.process_safe for probe in probes
+        )
+        processes = (PROCESSES if self.processes is None else self.processes) if forked else 1
+
+        def submit(rows: CorpusBatch, batch: TrainBatch) -> Pending:
+            if processes > 1:
+                return pool.submit(_prepare_rows, batch.start, len(batch))
+            return pool.submit(prepared, batch, scans, features)
+
+        if processes > 1:
+            _FORKED.update(train=train, scans=scans, features=features)
+            fork = multiprocessing.get_context("fork")
+            pool: Executor = ProcessPoolExecutor(processes, mp_context=fork)
+        else:
+            pool = ThreadPoolExecutor(max_workers=WORKERS)
+        try:
+            with pool:
+                yield submit, max(processes, WORKERS)
+        finally:
+            _FORKED.clear()
+
+    def encodings(
+        self, encoder: "Encoder", jobs: Iterable[tuple[Job, list[str]]]
+    ) -> Iterator[tuple[Job, "np.ndarray"]]:
+        """In this process, one job after the other (torch's threads use the cores)."""
+        for job, texts in jobs:
+            yield job, encoder.encode(texts)
 
 
 def _stream(
@@ -116,39 +209,24 @@ def _stream(
     batch_size: int,
     progress: Progress,
     null: NullSample | None,
-    processes: int = 1,
+    submit: Submit,
+    window: int,
 ) -> None:
     fingerprint, total = train.fingerprint, len(train)
     progress("scanning training corpus", 0, total)
 
-    def absorb(batch: TrainBatch, prepared: Future) -> None:
-        for scan, output in zip(scans, prepared.result(), strict=True):
+    def absorb(batch: TrainBatch, pending: Pending) -> None:
+        for scan, output in zip(scans, pending.result(), strict=True):
             scan.absorb(batch, output)
         if null is not None:
             null.absorb(batch.start, batch.texts)
         progress("scanning training corpus", batch.start + len(batch), total)
 
-    def submit(pool: Executor, batch: TrainBatch) -> Future:
-        if processes > 1:
-            return pool.submit(_prepare_rows, batch.start, len(batch))
-        return pool.submit(_prepared, batch, scans, features)
-
-    if processes > 1:
-        _FORKED.update(train=train, scans=scans, features=features)
-        fork = multiprocessing.get_context("fork")
-        pool: Executor = ProcessPoolExecutor(processes, mp_context=fork)
-    else:
-        pool = ThreadPoolExecutor(max_workers=WORKERS)
-    window = max(processes, WORKERS)
-    try:
-        with pool:
-            in_flight: deque = deque()
-            for corpus_batch in train.batches(batch_size):
-                batch = TrainBatch(corpus_batch, fingerprint, total, features)
-                in_flight.append((batch, submit(pool, batch)))
-                if len(in_flight) > window:
-                    absorb(*in_flight.popleft())
-            while in_flight:
-                absorb(*in_flight.popleft())
-    finally:
-        _FORKED.clear()
+    in_flight: deque = deque()
+    for corpus_batch in train.batches(batch_size):
+        batch = TrainBatch(corpus_batch, fingerprint, total, features)
+        in_flight.append((batch, submit(corpus_batch, batch)))
+        if len(in_flight) > window:
+            absorb(*in_flight.popleft())
+    while in_flight:
+        absorb(*in_flight.popleft())

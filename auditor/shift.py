@@ -10,7 +10,7 @@ from auditor.corpus import Corpus
 from auditor.excerpt import excerpt
 from auditor.overlap import provided
 from auditor.report import CorpusInfo, ShiftItem, ShiftReport, ShiftSummary, TestSummary
-from auditor.scan import DEFAULT_BATCH_SIZE, Progress, run_probes
+from auditor.scan import DEFAULT_BATCH_SIZE, Engine, Progress, run_probes
 from probes import build_probes, probes_of_kind
 from probes.base import FitContext, Probe, ProbeResult
 
@@ -39,12 +39,15 @@ def run_shift(
     context: FitContext | None = None,
     batch_size: int = DEFAULT_BATCH_SIZE,
     on_progress: Progress | None = None,
+    engine: Engine | None = None,
 ) -> ShiftReport:
-    """Run the shift probes (default: every registered one) in one pass; the report."""
+    """Run the shift probes (default: every registered one) in one pass on `engine` (default:
+    this machine); the report."""
     probes = list(probes) if probes is not None else build_probes(probes_of_kind(*KINDS))
     results = run_probes(
-        train, bench, probes, context=context, batch_size=batch_size, on_progress=on_progress
-    )
+        train, bench, probes, context=context, batch_size=batch_size, on_progress=on_progress,
+        engine=engine,
+    )  # fmt: skip
     return assemble(train, bench, probes, results, alpha)
 
 

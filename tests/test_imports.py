@@ -1,5 +1,5 @@
 """The parts that read reports, and the CLI's start, stay light: no torch, no transformers, no
-datasets (a fast gate in CI, and `audit --help` in well under a second)."""
+datasets, no ray (a fast gate in CI, and `audit --help` in well under a second)."""
 
 import subprocess
 import sys
@@ -15,7 +15,7 @@ LIGHT = ("auditor.report", "auditor.gate", "auditor.schema", "auditor.render",
 def test_report_readers_import_no_torch(module: str) -> None:
     code = (
         f"import sys, {module}\n"
-        "heavy = sorted({'torch', 'transformers', 'datasets'} & set(sys.modules))\n"
+        "heavy = sorted({'torch', 'transformers', 'datasets', 'ray'} & set(sys.modules))\n"
         "print(','.join(heavy))"
     )
     found = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,

@@ -61,6 +61,7 @@ def build(
         opt.DeviceName.cpu
     ),
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress on stderr.")] = False,
+    compute: opt.EngineOptions = None,
     reading: opt.DataOptions = None,
 ) -> None:
     """Embed a training corpus once, so later audits of it skip the encoding.
@@ -70,6 +71,8 @@ def build(
     and the alignment probe's sentences) from the index, and the typicality probe measures each
     benchmark item against the whole corpus (exact search, or an IVF index with measured recall
     above 200k documents) instead of a 2,000-item sample. A rerun embeds only what is missing.
+    With --engine ray the batches are embedded by encoder actors on the Ray cluster (one per
+    CPU, or per GPU with --device cuda) and written to the cache here.
     """
     # Imported here, not at the top: `audit --help` and the option checks need no torch.
     from auditor.embeddings import Encoder
@@ -87,6 +90,7 @@ def build(
             windowing=Windowing(window, skeleton=True, names=names) if window else None,
             sentence_names=names if sentences else None,
             on_progress=on_progress,
+            engine=compute.built,
         )
     if output is opt.Listing.json:
         print(report.model_dump_json(indent=2))

@@ -27,6 +27,7 @@ from auditor.report import Report
 if TYPE_CHECKING:
     from auditor.corpus import Corpus
     from auditor.loading import LoadOptions
+    from auditor.scan import Engine
 
 DEFAULT_SEED = 0
 """The one default seed of every command."""
@@ -244,6 +245,57 @@ class Runtime:
     def __post_init__(self) -> None:
         self.device = check_device(self.device)
         self.cache_dir = check_folder(self.cache_dir, "--cache-dir")
+
+
+def _local_engine(address: str | None) -> "Engine":
+    from auditor.scan import LocalEngine
+
+    return LocalEngine()
+
+
+def _ray_engine(address: str | None) -> "Engine":
+    try:
+        import ray  # noqa: F401 - only to know it is there, before any data is read
+    except ImportError:
+        raise InputError(
+            "--engine ray: Ray is not installed. Install it with pip install 'audit[ray]', or "
+            "use --engine local."
+        ) from None
+    from auditor.scan_ray import RayEngine
+
+    return RayEngine(address)
+
+
+ENGINES: dict[str, Callable[[str | None], "Engine"]] = {"local": _local_engine, "ray": _ray_engine}
+"""Each `--engine` and how it is built from `--ray-address` (Ray is imported only when chosen)."""
+EngineName = StrEnum("EngineName", {name: name for name in ENGINES})
+
+
+@dataclass
+class EngineOptions:
+    """Where the streamed pass over the training data computes (`auditor.scan.Engine`)."""
+
+    engine: Annotated[
+        EngineName,
+        typer.Option("--engine", help="local: this machine's cores. ray: actors on a Ray "
+                     "cluster run the hashing probes' per-batch work (exact, ngram, minhash, "
+                     "containment, lexical, labels) and the sentence encoder (GPU actors with "
+                     "--device cuda); the per-item results are folded together here, as with "
+                     "local. Needs pip install 'audit[ray]'."),
+    ] = EngineName.local  # fmt: skip
+    ray_address: Annotated[
+        str | None,
+        typer.Option("--ray-address", help="With --engine ray: the Ray cluster to join "
+                     "(ray start --head prints it); default: a local Ray started for the command."),
+    ] = None  # fmt: skip
+
+    def __post_init__(self) -> None:
+        self.engine = str(self.engine)
+        if self.ray_address is not None and self.engine != "ray":
+            raise InputError(f"--ray-address {self.ray_address}: only --engine ray joins a "
+                             "cluster. Add --engine ray, or drop --ray-address.")  # fmt: skip
+        self.built: Engine = ENGINES[self.engine](self.ray_address)
+        """The engine the pass runs on (built, not started: Ray starts when the pass does)."""
 
 
 @dataclass

@@ -32,6 +32,7 @@ def overlap(
     calibration: CalibrationOptions = None,
     output: opt.Output = None,
     runtime: opt.Runtime = None,
+    compute: opt.EngineOptions = None,
     data: opt.PairedDataOptions = None,
 ) -> None:  # fmt: skip
     """Find benchmark items that leaked into the training data.
@@ -59,6 +60,6 @@ def overlap(
         report = run_overlap(
             train_corpus, bench_corpus, built, context=FitContext(encoder=encoder),
             batch_size=probes.batch_size, on_progress=on_progress, fpr=calibration.fpr,
-            null_size=calibration.null_size, seed=runtime.seed,
+            null_size=calibration.null_size, seed=runtime.seed, engine=compute.built,
         )  # fmt: skip
     output.emit(report, runtime.quiet)

@@ -104,6 +104,7 @@ def run(
     models: opt.ModelOptions = None,
     output: opt.Output = None,
     runtime: opt.Runtime = None,
+    compute: opt.EngineOptions = None,
     data: opt.PairedDataOptions = None,
 ) -> None:
     """Audit a model's benchmark score: overlap, shift, controls and attribution.
@@ -139,6 +140,6 @@ def run(
             alpha=alpha, seed=runtime.seed, device=runtime.device, cache_dir=runtime.cache_dir,
             batch_size=probes.batch_size, probe_names=names, probe_params=probe_params,
             encoder=probes.encoder, fpr=calibration.fpr, null_size=calibration.null_size,
-            on_progress=on_progress, **models.load_kwargs(),
+            on_progress=on_progress, engine=compute.built, **models.load_kwargs(),
         )  # fmt: skip
     output.emit(report, runtime.quiet)

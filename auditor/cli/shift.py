@@ -45,6 +45,7 @@ def shift(
     probes: ProbeOptions = None,
     output: opt.Output = None,
     runtime: opt.Runtime = None,
+    compute: opt.EngineOptions = None,
     data: opt.PairedDataOptions = None,
 ) -> None:  # fmt: skip
     """Test whether the benchmark is drawn from the training distribution.
@@ -68,6 +69,6 @@ def shift(
     with progress_bar(runtime.quiet) as on_progress:
         report = run_shift(
             train_corpus, bench_corpus, built, alpha=alpha, context=FitContext(encoder=encoder),
-            batch_size=probes.batch_size, on_progress=on_progress,
+            batch_size=probes.batch_size, on_progress=on_progress, engine=compute.built,
         )  # fmt: skip
     output.emit(report, runtime.quiet)
