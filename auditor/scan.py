@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Protocol, TypeVar
 from auditor.corpus import Corpus, CorpusBatch
 from auditor.errors import InputError
 from probes.base import FEATURES, FitContext, Probe, ProbeResult, Scan, TrainBatch
-from probes.null import NullSample
+from probes.null import DuplicateScan
 
 if TYPE_CHECKING:
     import numpy as np
@@ -124,11 +124,13 @@ def run_probes(
         scans = [probe.start_scan() for probe in probes]
         pairs = [(s, p) for s, p in zip(scans, probes, strict=True) if p.requires & BATCH_FEATURES]
         if train is not None and pairs:
+            if context.null is not None:  # the null's duplicate check joins the pass's steps
+                check = DuplicateScan(context.null)
+                pairs.append((check, check))
             streaming, streamed = [scan for scan, _ in pairs], [probe for _, probe in pairs]
             features = _features(probes)
             with engine.workers(train, streaming, streamed, features) as (submit, window):
-                _stream(train, streaming, features, batch_size, progress, context.null, submit,
-                        window)  # fmt: skip
+                _stream(train, streaming, features, batch_size, progress, submit, window)
         return [scan.finish() for scan in scans]
 
 
@@ -208,7 +210,6 @@ def _stream(
     features: frozenset[str],
     batch_size: int,
     progress: Progress,
-    null: NullSample | None,
     submit: Submit,
     window: int,
 ) -> None:
@@ -218,8 +219,6 @@ def _stream(
     def absorb(batch: TrainBatch, pending: Pending) -> None:
         for scan, output in zip(scans, pending.result(), strict=True):
             scan.absorb(batch, output)
-        if null is not None:
-            null.absorb(batch.start, batch.texts)
         progress("scanning training corpus", batch.start + len(batch), total)
 
     in_flight: deque = deque()

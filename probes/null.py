@@ -27,16 +27,19 @@ training question + solution documents) and on a same-distribution split of TREC
   from.
 
 A document that occurs more than once in the corpus (same normalised text) would find its own
-copy; such queries are dropped (`duplicated`, filled in during the pass), so the null is "two
-distinct documents".
+copy; such queries are dropped (`duplicated`, filled in during the pass by `DuplicateScan`), so
+the null is "two distinct documents".
 """
 
+import hashlib
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 import numpy as np
 
 from auditor.corpus import Corpus
 from auditor.normalize import normalize
+from probes.base import Scan, TrainBatch
 
 DEFAULT_SIZE = 2000
 """Queries: at a 1% target, about 20 null scores lie above the threshold (its standard error
@@ -66,16 +69,17 @@ class NullSample:
         return ~self.duplicated
 
     def remember(self, documents: dict[int, str]) -> None:
-        """Hash the sampled documents' normalised text (before the pass)."""
+        """Digest the sampled documents' normalised text (before the pass)."""
         for query, row in enumerate(self.rows.tolist()):
-            digest = hash(normalize(documents[row]))
-            self._hash_of_row[row] = digest
-            self._queries_of_hash.setdefault(digest, []).append(query)
+            key = digest(documents[row])
+            self._hash_of_row[row] = key
+            self._queries_of_hash.setdefault(key, []).append(query)
 
-    def absorb(self, start: int, texts: list[str]) -> None:
-        """Mark queries whose document has a copy among these rows (other than itself)."""
-        for offset, text in enumerate(texts):
-            queries = self._queries_of_hash.get(hash(normalize(text)))
+    def absorb(self, start: int, digests: list[int]) -> None:
+        """Mark queries whose document has a copy among the rows from `start` whose texts have
+        these digests (other than itself)."""
+        for offset, key in enumerate(digests):
+            queries = self._queries_of_hash.get(key)
             if queries is None:
                 continue
             for query in queries:
@@ -88,6 +92,35 @@ class NullSample:
         inside = (self.rows >= start) & (self.rows < start + count)
         queries = np.flatnonzero(inside)
         return queries, self.rows[queries] - start
+
+
+def digest(text: str) -> int:
+    """64 bits of BLAKE2b of the normalised text: the same in every process (Python's `hash` of
+    a string is salted per process, and the digests are computed on the pass's workers)."""
+    data = normalize(text).encode("utf-8", "surrogatepass")
+    return int.from_bytes(hashlib.blake2b(data, digest_size=8).digest(), "little")
+
+
+class DuplicateScan(Scan):
+    """The null sample's duplicate check as a step of the pass: `prepare`, on the workers with
+    the probes' (normalising every training text is GIL-bound work), digests each text;
+    `absorb`, in batch order, marks the queries whose document has a copy. It describes itself
+    to the pass's engine as a probe does (`process_safe`, `requires`)."""
+
+    process_safe: ClassVar[bool] = True
+    requires: ClassVar[frozenset[str]] = frozenset({"text"})
+
+    def __init__(self, null: NullSample) -> None:
+        self.null = null
+
+    def prepare(self, batch: TrainBatch) -> list[int]:
+        return [digest(text) for text in batch.texts]
+
+    def absorb(self, batch: TrainBatch, prepared: list[int]) -> None:
+        self.null.absorb(batch.start, prepared)
+
+    def finish(self) -> None:
+        """Nothing to report: the null sample itself holds the result (`duplicated`)."""
 
 
 def with_null(bench_texts: list[str], null: NullSample | None) -> tuple[list[str], np.ndarray]:

@@ -113,6 +113,20 @@ def test_null_queries_never_match_their_own_document(name):
     assert not null.duplicated.any()
 
 
+@pytest.mark.parametrize("processes", [1, 2])
+def test_a_null_document_with_a_copy_in_the_corpus_is_marked_duplicated(processes):
+    """The duplicate check runs on the pass's workers (threads, or forked processes): a sampled
+    document whose normalised text occurs again (other case and spacing) is marked, one that
+    occurs once is not, and the copy's own query is marked too."""
+    texts = load_corpus("gsm8k:train").texts[:40]
+    texts[30] = "  " + texts[3].upper().replace(" ", "  ") + " "
+    null = NullSample(rows=np.array([3, 17, 30]), texts=[texts[3], texts[17], texts[30]], seed=0)
+    null.remember({3: texts[3], 17: texts[17], 30: texts[30]})
+    run_probes(corpus(texts), corpus(texts[:2]), build_probes(["containment"]),
+               context=FitContext(null=null), batch_size=8, processes=processes)  # fmt: skip
+    assert null.duplicated.tolist() == [True, False, True]
+
+
 def test_a_shared_ngram_below_every_threshold_is_shown_as_partial_overlap():
     """GPT-3's criterion (any shared 13-gram) is evidence worth reading even when the item is
     not flagged: the report keeps its text and the renderers list it."""
