@@ -39,13 +39,14 @@ batch)."""
 
 @dataclass(frozen=True)
 class Spool:
-    """An Arrow stream file of record batches of `BATCH_ROWS` rows (the last may be shorter)."""
+    """An Arrow stream file of record batches of `batch_rows` rows (the last may be shorter)."""
 
     path: Path
     schema: pa.Schema
     offsets: tuple[int, ...]
     """Byte offset of each record batch's message in the file (the first: of the schema's)."""
     rows: int
+    batch_rows: int
     _last: dict = field(default_factory=dict, compare=False, repr=False)
     """The batch read last, by index: consecutive slices of one batch read the file once."""
 
@@ -69,10 +70,11 @@ class Spool:
         if start >= stop:
             return self.schema.empty_table().select(names)
         parts = []
-        for index in range(start // BATCH_ROWS, (stop - 1) // BATCH_ROWS + 1):
+        size = self.batch_rows
+        for index in range(start // size, (stop - 1) // size + 1):
             batch = self.read(index, names)
-            first = max(start - index * BATCH_ROWS, 0)
-            parts.append(batch.slice(first, max(stop - index * BATCH_ROWS - first, 0)))
+            first = max(start - index * size, 0)
+            parts.append(batch.slice(first, max(stop - index * size - first, 0)))
         return pa.Table.from_batches(parts, schema=parts[0].schema)
 
 
@@ -94,7 +96,7 @@ def write_spool(tables: Iterable[pa.Table], schema: pa.Schema) -> Spool:
     except BaseException:
         path.unlink(missing_ok=True)
         raise
-    spool = Spool(path, schema, tuple(offsets), rows)
+    spool = Spool(path, schema, tuple(offsets), rows, BATCH_ROWS)
     weakref.finalize(spool, _remove, path, os.getpid())
     return spool
 
