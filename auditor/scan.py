@@ -26,7 +26,8 @@ from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from auditor.corpus import Corpus, CorpusBatch
 from auditor.errors import InputError
-from probes.base import FEATURES, FitContext, Probe, ProbeResult, Scan, TrainBatch
+from probes.base import FitContext, Probe, ProbeResult, Scan, TrainBatch
+from probes.batch import FEATURES
 from probes.null import DuplicateScan
 
 if TYPE_CHECKING:

@@ -33,7 +33,6 @@ from probes.base import (
     ProbeResult,
     Scan,
     TrainBatch,
-    longest_true_run,
 )
 from probes.tokens import HashIndex, TokenBatch
 
@@ -182,3 +181,14 @@ class NgramScan(Scan):
                 "any_collision": any_hit,
             },
         )
+
+
+def longest_true_run(mask: np.ndarray) -> tuple[int, int]:
+    """(start, length) of the longest run of True in a 1-D boolean array; (0, 0) if none."""
+    if not mask.any():
+        return 0, 0
+    padded = np.concatenate(([False], mask, [False]))
+    edges = np.flatnonzero(padded[1:] != padded[:-1])
+    starts, ends = edges[0::2], edges[1::2]
+    best = int(np.argmax(ends - starts))
+    return int(starts[best]), int(ends[best] - starts[best])

@@ -17,7 +17,8 @@ from auditor.corpus import Corpus
 from auditor.errors import InputError
 from auditor.scan import run_probes
 from probes import PROBES
-from probes.base import FitContext, LoadedModel, NotFittedError, Probe, ProbeContractError
+from probes.base import FitContext, LoadedModel, NotFittedError, Probe
+from probes.batch import ProbeContractError
 from tests.plugins.likelihood_probe import LikelihoodProbe
 from tests.plugins.prefix_probe import PrefixProbe
 
