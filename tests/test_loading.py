@@ -173,7 +173,7 @@ def test_label_outside_card_label_set(tmp_path: Path, monkeypatch) -> None:
     rows = [("x:1", {"text": "a", "label": "7"})]
     mapping = loading.FieldMap(text="text", label="label", label_names=("neg", "pos"))
     with pytest.raises(InputError, match=r"x:1: label '7' is not in the card's label set"):
-        loading._build(rows, mapping, "x", None, [])
+        loading.build_corpus(rows, mapping, "x", None, [])
 
 
 def test_arc_answer_keys_are_looked_up_among_the_choice_labels(tmp_path: Path) -> None:
@@ -246,7 +246,7 @@ def test_streamed_files_load_as_the_whole_file_reader_does(tmp_path: Path, name:
     """Line formats in UTF-8 stream (never held whole); other encodings read the whole file.
     Both must give the same corpus, the same skipped lines, and the same error for a bad
     byte (file, byte offset, line)."""
-    from auditor.loading import CHUNK_ROWS
+    from auditor.loading.build import CHUNK_ROWS
 
     count = CHUNK_ROWS + 7  # more than one Arrow chunk
     if name.startswith("data.jsonl"):

@@ -54,9 +54,9 @@ def test_the_file_goes_with_its_corpus_and_not_with_a_forked_copy(tmp_path) -> N
 
 
 def test_a_failed_load_leaves_no_file(tmp_path, monkeypatch) -> None:
-    from auditor import loading
+    from auditor.loading import build
 
-    monkeypatch.setattr(loading, "CHUNK_ROWS", 5)  # the bad line comes after chunks were written
+    monkeypatch.setattr(build, "CHUNK_ROWS", 5)  # the bad line comes after chunks were written
     before = set(spool.spool_dir().glob("*.arrow")) if spool.spool_dir().is_dir() else set()
     with pytest.raises(InputError, match=r"d\.jsonl:150: malformed JSON"):  # past the sample
         load_corpus(str(_jsonl(tmp_path / "d.jsonl", 200, bad_line=149)))
