@@ -51,10 +51,11 @@ quick 300 steps of 32 items, 5 passes over the quick budget's 1,800 training ite
 masked-LM loss there falls from 10.3 (chance over its 30k tokens) to 6.0 by step 135 and stays at
 5.7-6.0 for the rest (peak rate 5e-4, decaying to zero), so more steps at the quick budget would
 buy little. A masked-LM step costs about twice a fine-tuning step (the output layer spans the
-vocabulary: 1.3 s vs 0.65 s on one free core of the 2-core machine), so the 300 steps cost about
-as much as the 250-step fine-tuning of one rate. full: 3,000 steps, about 20 passes over TREC's
-4,900 training items, the order of the downstream-only pretraining of Amos, Berant & Gupta (2024):
-a choice of scale, not measured (a CPU would need hours)."""
+vocabulary: 1.3 s vs 0.65 s side by side on a shared core): the 300 steps took 251 s on 2 quiet
+cores, 2.5 times the whole quick scratch control (100 s), and left MiniLM a worse start than random
+initialisation for the quick fine-tuning (TREC 0.43 vs 0.78; README "Controls"). full: 3,000
+steps, about 20 passes over TREC's 4,900 training items, the order of the downstream-only
+pretraining of Amos, Berant & Gupta (2024): a choice of scale, not measured (hours on a CPU)."""
 
 
 def check_max_minutes(minutes: float | None) -> None:
