@@ -52,15 +52,19 @@ def quiet_transformers() -> None:
 
 
 TaskHead = str
-""""classification" (sequence classification head) or "causal" (language-model head)."""
+""""classification" (sequence classification head), "causal" (language-model head) or "masked"
+(masked-language-model head: the self-pretrained control's pretraining of an encoder)."""
 
 
 def _auto_class(head: TaskHead):
-    from transformers import AutoModelForCausalLM, AutoModelForSequenceClassification
+    from transformers import (
+        AutoModelForCausalLM,
+        AutoModelForMaskedLM,
+        AutoModelForSequenceClassification,
+    )
 
-    return {"classification": AutoModelForSequenceClassification, "causal": AutoModelForCausalLM}[
-        head
-    ]
+    return {"classification": AutoModelForSequenceClassification, "causal": AutoModelForCausalLM,
+            "masked": AutoModelForMaskedLM}[head]  # fmt: skip
 
 
 def load_tokenizer(model: str, *, trust_remote_code: bool = False):

@@ -132,7 +132,8 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--device", default="auto")
     parser.add_argument("--benchmarks", nargs="+", default=["sst2", "trec"])
-    parser.add_argument("--inits", nargs="+", default=list(INITS), choices=INITS)
+    parser.add_argument("--inits", nargs="+", default=["scratch", "pretrained"], choices=INITS,
+                        help="controls to run (selfpretrained is opt-in: it pretrains first)")
     parser.add_argument("--base", default="minilm", help="base model (a folder, hf:ORG/NAME)")
     parser.add_argument("--lr", nargs="+", type=float, default=None, help="rates to search")
     parser.add_argument("--epochs", type=int, default=None, help="epochs per run")

@@ -1,4 +1,7 @@
-"""`audit control --base MODEL --train DATA --bench DATA --init scratch|pretrained`."""
+"""`audit control --base MODEL --train DATA --bench DATA --init INIT`.
+
+INIT: scratch, selfpretrained or pretrained.
+"""
 
 import json
 from dataclasses import asdict
@@ -22,7 +25,14 @@ def control(
     ],
     train: opt.TrainData,
     bench: opt.BenchData,
-    init: Annotated[str, typer.Option("--init", help=f"Initialisation: {' or '.join(INITS)}.")],
+    init: Annotated[
+        str,
+        typer.Option(
+            "--init",
+            help=f"Initialisation: {', '.join(INITS)} (random; random, then pretrained on the "
+            "training text; the base's weights).",
+        ),
+    ],
     budget: Annotated[
         str, typer.Option("--budget", help=f"Training budget: {', '.join(BUDGETS)}.")
     ] = "quick",
@@ -46,6 +56,15 @@ def control(
         int | None,
         typer.Option("--seeds", min=1, help="Seeds at the chosen rate (default: the budget's)."),
     ] = None,
+    pretrain_steps: Annotated[
+        int | None,
+        typer.Option(
+            "--pretrain-steps",
+            min=1,
+            help="selfpretrained: steps of pretraining on the training text (default: the "
+            "budget's).",
+        ),
+    ] = None,
     resume: Annotated[bool, typer.Option("--resume", help="Continue an interrupted run.")] = False,
     output: opt.JsonOutput = None,
     models: opt.ModelOptions = None,
@@ -54,9 +73,11 @@ def control(
 ) -> None:
     """Fine-tune a control model on the training data and score it on the benchmark.
 
-    scratch: the base's architecture with seeded random initialisation; pretrained: the base's
-    weights. Tokenizer, data, validation split, learning-rate search, budget and seeds are the
-    same for both; each picks its own learning rate and best epoch on the validation split.
+    scratch: the base's architecture with seeded random initialisation; selfpretrained: the
+    scratch model first pretrained on the training items' text with the base's objective (masked
+    LM for an encoder, causal LM for a decoder); pretrained: the base's weights. Tokenizer, data,
+    validation split, learning-rate search, budget and seeds are the same for all; each picks its
+    own learning rate and best epoch on the validation split.
     """
     # Imported here, not at the top: `audit --help` and the option checks need no torch.
     from auditor.controls import run_control
@@ -65,7 +86,7 @@ def control(
     plan = ControlPlan.from_budget(
         base, init, budget, max_steps=max_steps, max_minutes=max_minutes, epochs=epochs,
         learning_rates=tuple(lr) if lr else None, batch_size=batch_size, seeds=seeds,
-        split_seed=runtime.seed,
+        split_seed=runtime.seed, pretrain_steps=pretrain_steps,
     )  # fmt: skip
     bench_corpus, train_corpus = data.load([(bench, "bench"), (train, "train")], quiet)
     spec = task_of(bench_corpus, train_corpus)

@@ -16,6 +16,8 @@ tokens) is the task's (auditor/tasks/). The package, by job:
 - plan: INITS, the BUDGETS and the ControlPlan (what determines a control, its cache key's input);
 - data: training examples via the task, and the seeded train/validation split;
 - training: the loop of one (learning rate, seed) run, with checkpoints, resume, early stopping;
+- selfpretrain: the third start, `selfpretrained`: the scratch model first pretrained on the
+  training items' text with the base's objective (masked or causal LM);
 - run: preparing a control, the learning-rate search, scoring, and the cache.
 """
 

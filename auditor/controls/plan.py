@@ -9,7 +9,11 @@ from dataclasses import dataclass
 
 from auditor.errors import InputError
 
-INITS = ("scratch", "pretrained")
+INITS = ("scratch", "selfpretrained", "pretrained")
+
+PRETRAIN_FIELDS = ("pretrain_steps", "pretrain_lr", "mlm_probability")
+"""The plan's pretraining settings: in the cache key of a selfpretrained control only, so that
+the other controls' keys (and caches) stay as they were."""
 
 DEFAULT_SPLIT_SEED = 0
 """The seed of the training subsample and validation split: the commands' one default seed.
@@ -25,19 +29,33 @@ class Budget:
     patience: int
     eval_steps: int | None = None
     seeds: int = 1
+    pretrain_steps: int = 0
+    """Steps of the self-pretrained control's pretraining on the training text (its other inits
+    pretrain nothing)."""
 
 
 BUDGETS = {
     "quick": Budget(max_train_items=2000, epochs=3, max_steps=250,
-                    learning_rates=(5e-5, 5e-4), patience=3),
+                    learning_rates=(5e-5, 5e-4), patience=3, pretrain_steps=300),
     "full": Budget(max_train_items=None, epochs=20, max_steps=None,
                    learning_rates=(2e-5, 5e-5, 1e-4, 3e-4, 1e-3), patience=3, eval_steps=1000,
-                   seeds=3),
+                   seeds=3, pretrain_steps=3000),
 }  # fmt: skip
 """quick: a few minutes on 2 CPU cores for TREC-size data (subsample and step cap), one seed;
 full: every training item, up to 20 epochs with early stopping, validating at least every 1,000
 steps so that a large training set (GLUE's 67k SST-2 phrases: 2,100 steps an epoch) stops near
-its best point, and 3 seeds at the chosen rate (the intervals then carry seed variance)."""
+its best point, and 3 seeds at the chosen rate (the intervals then carry seed variance).
+
+Pretraining of the self-pretrained control (`controls/selfpretrain.py`), chosen on CPU with TREC:
+quick 300 steps of 32 items, 5 passes over the quick budget's 1,800 training items. MiniLM-L6's
+masked-LM loss there falls from 10.3 (chance over its 30k tokens) to 6.0 by step 135 and stays at
+5.7-6.0 for the rest (peak rate 5e-4, decaying to zero), so more steps at the quick budget would
+buy little. A masked-LM step costs about twice a fine-tuning step (the output layer spans the
+vocabulary: 1.3 s vs 0.65 s side by side on a shared core): the 300 steps took 251 s on 2 quiet
+cores, 2.5 times the whole quick scratch control (100 s), and left MiniLM a worse start than random
+initialisation for the quick fine-tuning (TREC 0.43 vs 0.78; README "Controls"). full: 3,000
+steps, about 20 passes over TREC's 4,900 training items, the order of the downstream-only
+pretraining of Amos, Berant & Gupta (2024): a choice of scale, not measured (hours on a CPU)."""
 
 
 def check_max_minutes(minutes: float | None) -> None:
@@ -73,6 +91,13 @@ class ControlPlan:
     split_seed: int = DEFAULT_SPLIT_SEED
     """Seed of the training subsample and the validation split (`audit control --seed`); the
     training seeds are 0 .. seeds - 1 whatever it is."""
+    pretrain_steps: int = 0
+    """Self-pretrained control: steps of pretraining on the training rows' text (masked LM for
+    an encoder, causal LM for a decoder) before fine-tuning; 0 for the other inits."""
+    pretrain_lr: float = 5e-4
+    """Peak learning rate of that pretraining (same warmup share, decay and clipping)."""
+    mlm_probability: float = 0.15
+    """Share of tokens masked by the masked-LM objective (BERT's 15%)."""
 
     @classmethod
     def from_budget(cls, base: str, init: str, budget: str = "quick", **overrides) -> "ControlPlan":
@@ -85,6 +110,7 @@ class ControlPlan:
             "learning_rates": chosen.learning_rates, "epochs": chosen.epochs,
             "max_steps": chosen.max_steps, "max_train_items": chosen.max_train_items,
             "patience": chosen.patience, "eval_steps": chosen.eval_steps, "seeds": chosen.seeds,
+            "pretrain_steps": chosen.pretrain_steps if init == "selfpretrained" else 0,
         }  # fmt: skip
         values.update({k: v for k, v in overrides.items() if v is not None})
         values["learning_rates"] = tuple(values["learning_rates"])
@@ -93,4 +119,9 @@ class ControlPlan:
         if bad:
             raise InputError(f"--lr {bad[0]:g}: a learning rate must be above 0 and below 1 "
                              "(1e-5 to 1e-3 are usual).")  # fmt: skip
+        if init != "selfpretrained" and values["pretrain_steps"]:
+            raise InputError(f"--pretrain-steps: only the selfpretrained control pretrains, not "
+                             f"{init}.")  # fmt: skip
+        if init == "selfpretrained" and values["pretrain_steps"] < 1:
+            raise InputError("--pretrain-steps must be at least 1 for a selfpretrained control.")
         return cls(base=base, init=init, budget=budget, **values)

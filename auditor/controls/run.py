@@ -21,10 +21,10 @@ from safetensors.torch import load_model as load_weights
 
 from auditor import __version__
 from auditor.cache import atomic_write_text, default_cache_dir
-from auditor.controls import training
+from auditor.controls import selfpretrain, training
 from auditor.controls.convergence import RULE, diagnose
 from auditor.controls.data import training_data
-from auditor.controls.plan import ControlPlan
+from auditor.controls.plan import PRETRAIN_FIELDS, ControlPlan
 from auditor.controls.search import successive_halving
 from auditor.controls.training import Progress, silent
 from auditor.corpus import Corpus
@@ -88,11 +88,16 @@ class ControlSetup:
     def task(self) -> Task:
         return TASKS.get(self.spec.task)
 
-    def fresh_model(self, seed: int) -> Any:
-        """The control's starting point for `seed`, as fp32 weights on the training device."""
+    def fresh_model(self, seed: int, progress: Progress | None = None) -> Any:
+        """The control's starting point for `seed`, as fp32 weights on the training device; for
+        the selfpretrained control, the scratch model of `seed` with its weights pretrained on
+        the training text (pretrained first, reporting to `progress`, when not saved yet)."""
         plan, overrides, head = self.plan, self.task.head_overrides(self.spec), self.task.head
-        if plan.init == "scratch":
+        if plan.init in ("scratch", "selfpretrained"):
             model = build_from_config(plan.base, head, seed, **overrides)
+            if plan.init == "selfpretrained":
+                weights = selfpretrain.backbone(self, seed, progress or silent)
+                selfpretrain.load_backbone(self, model, weights)
         else:
             torch.manual_seed(seed)  # the new head's initialisation
             # fp32 master weights like the scratch control's, whatever dtype the checkpoint has.
@@ -118,8 +123,8 @@ class ControlSetup:
         if (run_dir / "summary.json").is_file():
             return json.loads((run_dir / "summary.json").read_text())
         # training.fit, not an imported name: tests replace it to prove a cached run is reused.
-        return training.fit(self.fresh_model(seed), self, lr, seed, run_dir, progress or silent,
-                            until, deadline)  # fmt: skip
+        return training.fit(self.fresh_model(seed, progress), self, lr, seed, run_dir,
+                            progress or silent, until, deadline)  # fmt: skip
 
 
 def control_folder(plan: ControlPlan, train: Corpus, bench: Corpus, spec: TaskSpec,
@@ -228,9 +233,11 @@ def _key(plan: ControlPlan, train: Corpus, bench: Corpus, spec: TaskSpec) -> str
     path and weight sizes stand in for hashing gigabytes of weights)."""
     path = Path(resolve_model(plan.base))
     weights = sorted(path.glob("*.safetensors")) if path.is_dir() else []
+    settings = {name: value for name, value in asdict(plan).items()
+                if plan.init == "selfpretrained" or name not in PRETRAIN_FIELDS}  # fmt: skip
     identity = {
         "cache": 2,  # 2: learning rates searched by successive halving, convergence recorded
-        "plan": asdict(plan), "train": train.fingerprint, "bench": bench.fingerprint,
+        "plan": settings, "train": train.fingerprint, "bench": bench.fingerprint,
         "task": asdict(spec), "base": str(path), "weights": [w.stat().st_size for w in weights],
         "labels": train.column("label"),
     }  # fmt: skip

@@ -22,6 +22,7 @@ from auditor.cache import atomic_write_text
 from auditor.embeddings import native_bf16
 
 if TYPE_CHECKING:
+    from auditor.controls.plan import ControlPlan
     from auditor.controls.run import ControlSetup
 
 Progress = Callable[[str, int, int], None]
@@ -30,6 +31,52 @@ Progress = Callable[[str, int, int], None]
 
 def silent(stage: str, done: int, total: int) -> None:
     """The progress callback that reports nothing."""
+
+
+def optimizer_and_schedule(
+    model: Any, lr: float, plan: "ControlPlan", total: int
+) -> tuple[torch.optim.Optimizer, torch.optim.lr_scheduler.LambdaLR]:
+    """AdamW (the plan's weight decay) and a linear warmup (the plan's share of `total` steps)
+    then linear decay to zero at `total`."""
+    fused = next(model.parameters()).device.type == "cuda"
+    optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=plan.weight_decay,
+                                  fused=fused)  # fmt: skip
+    warmup = int(plan.warmup * total)
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimizer,
+        lambda step: min(
+            (step + 1) / max(warmup, 1), max(total - step, 0) / max(total - warmup, 1)
+        ),
+    )
+    return optimizer, schedule
+
+
+def autocast_for(device: torch.device) -> torch.autocast:
+    """bf16 autocast on GPUs that support it; CPU training stays fp32 (one code path either
+    way)."""
+    return torch.autocast(
+        "cuda", dtype=torch.bfloat16, enabled=device.type == "cuda" and native_bf16("cuda")
+    )
+
+
+def step(
+    model: Any,
+    batch: dict[str, torch.Tensor],
+    optimizer: torch.optim.Optimizer,
+    schedule: torch.optim.lr_scheduler.LambdaLR,
+    autocast: torch.autocast,
+) -> torch.Tensor:
+    """One optimisation step on `batch` (moved to the model's device), gradients clipped to norm
+    1; its loss, detached."""
+    device = next(model.parameters()).device
+    with autocast:
+        loss = model(**{k: v.to(device) for k, v in batch.items()}).loss
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+    optimizer.step()
+    schedule.step()
+    optimizer.zero_grad(set_to_none=True)
+    return loss.detach()
 
 
 def fit(
@@ -57,15 +104,7 @@ def fit(
     total = steps_per_epoch * plan.epochs
     if plan.max_steps is not None:
         total = min(total, plan.max_steps)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=plan.weight_decay,
-                                  fused=device.type == "cuda")  # fmt: skip
-    warmup = int(plan.warmup * total)
-    schedule = torch.optim.lr_scheduler.LambdaLR(
-        optimizer,
-        lambda step: min(
-            (step + 1) / max(warmup, 1), max(total - step, 0) / max(total - warmup, 1)
-        ),
-    )
+    optimizer, schedule = optimizer_and_schedule(model, lr, plan, total)
     state = {"step": 0, "best_val": -math.inf, "best_step": 0, "curve": [], "stale": 0}
     if (run_dir / "state.json").is_file():  # resume an interrupted run
         state = json.loads((run_dir / "state.json").read_text())
@@ -76,10 +115,7 @@ def fit(
     task, pad_id = setup.task, setup.tokenizer.pad_token_id
     validation = [setup.examples[i] for i in setup.val_rows]
     stage = f"training {plan.init} control (lr {lr:g}, seed {seed})"
-    # bf16 autocast on GPUs that support it; CPU training stays fp32 (one code path either way).
-    autocast = torch.autocast(
-        "cuda", dtype=torch.bfloat16, enabled=device.type == "cuda" and native_bf16("cuda")
-    )
+    autocast = autocast_for(device)
     out_of_time = False
     while state["step"] < total and state["stale"] < plan.patience:
         if until is not None and state["step"] >= until:
@@ -99,14 +135,7 @@ def fit(
                 order = train_rows[torch.randperm(len(train_rows), generator=generator).numpy()]
             rows = order[offset * plan.batch_size : (offset + 1) * plan.batch_size]
             batch = task.collate([setup.examples[i] for i in rows], pad_id)
-            with autocast:
-                loss = model(**{k: v.to(device) for k, v in batch.items()}).loss
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            optimizer.step()
-            schedule.step()
-            optimizer.zero_grad(set_to_none=True)
-            losses.append(loss.detach())
+            losses.append(step(model, batch, optimizer, schedule, autocast))
             state["step"] += 1
             progress(stage, state["step"], total)
         val = task.validate(model, validation, batch_size=plan.batch_size, pad_id=pad_id)
