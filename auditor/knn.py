@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from auditor.cache import CHECKSUM_SUFFIX, load_array
+from auditor.errors import InputError
 
 if TYPE_CHECKING:
     from auditor.embeddings import Encoder
@@ -86,7 +87,10 @@ class KnnIndex:
             count = min(self.batch_size, self.documents - start)
             array = load_array(Path(self.folder) / f"{start}-{count}.npy")
             if array is None:
-                raise FileNotFoundError(f"index batch {start}-{count} is missing or damaged")
+                raise InputError(
+                    f"{Path(self.folder) / f'{start}-{count}.npy'}: an index file is missing or "
+                    "does not match its checksum. Rerun `audit index build` on this corpus."
+                )
             yield start, array
 
     def embeddings_of(self, rows: np.ndarray) -> np.ndarray:

@@ -100,6 +100,15 @@ def test_typicality_measures_against_the_whole_indexed_corpus(tmp_path: Path) ->
     expected = [(1 + np.sum(reference >= d - 1e-6)) / 301 for d in distance]
     scores = [item["scores"]["typicality"] for item in report["items"]]
     assert np.allclose(scores, expected, atol=1 / 301)
+    # A batch overwritten after the build fails the checksum: an input error naming the fix.
+    damaged = folder / "0-128.npy"
+    intact = damaged.read_bytes()
+    damaged.write_bytes(intact[:-4] + bytes(4))
+    broken = runner.invoke(app, ["shift", "--train", str(train), "--bench", str(bench),
+                                 "-p", "typicality", "--cache-dir", str(tmp_path / "cache"),
+                                 "-q"])  # fmt: skip
+    assert broken.exit_code == 2 and "audit index build" in broken.output
+    damaged.write_bytes(intact)
     # A damaged index (a batch file gone) is not trusted: back to the sample.
     (folder / "128-128.npy").unlink()
     again = typicality(train, bench, tmp_path / "cache")["tests"]["typicality"]["details"]
