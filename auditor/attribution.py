@@ -7,7 +7,14 @@ all on the same benchmark items (DESIGN.md):
     transfer share = (a_p - a_s) / (a_x - a0)
     residual share = (a_x - a_p) / (a_x - a0)
 
-The three add up to 1. Confidence intervals come from the paired bootstrap over benchmark items
+The three add up to 1. With a self-pretrained control a_t (the scratch architecture pretrained on
+the training text alone, then fine-tuned), transfer splits in two:
+
+    training-text share      = (a_t - a_s) / (a_x - a0)   what the training text itself teaches
+    external transfer share  = (a_p - a_t) / (a_x - a0)   what pre-training on other text adds
+
+so fitting + training text + external transfer + residual = 1, and `transfer` stays their sum.
+Confidence intervals come from the paired bootstrap over benchmark items
 and seeds: each replicate resamples items once and recomputes every model's accuracy on the same
 resample; a control run with several seeds also draws its seeds with replacement in each
 replicate, so its intervals carry seed variance as well as item variance. Where
@@ -24,11 +31,14 @@ import numpy as np
 
 from auditor.report import Attribution, Estimate
 
-MODELS = ("candidate", "scratch", "pretrained")
+MODELS = ("candidate", "scratch", "selfpretrained", "pretrained")
+"""Every model a run can score, in the order the report lists them; `selfpretrained` only when
+that control was trained."""
 MIN_INTERVAL_ITEMS = 20
 """Fewer items than this get no bootstrap interval: resampling 3 items that are all correct
 gives [100%, 100%], a 95% interval that claims a certainty three items cannot give."""
-SHARES = ("fitting", "transfer", "residual")
+CONTROL_WORDS = {"scratch": "scratch", "selfpretrained": "self-pretrained",
+                 "pretrained": "pretrained"}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -39,6 +49,12 @@ class Scores:
     candidate: np.ndarray
     scratch: np.ndarray
     pretrained: np.ndarray
+    selfpretrained: np.ndarray | None = None
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """The models scored, in `MODELS` order."""
+        return tuple(name for name in MODELS if getattr(self, name) is not None)
 
     def of(self, name: str) -> np.ndarray:
         """Each item's correctness, averaged over seeds."""
@@ -71,7 +87,7 @@ def _accuracies(scores: Scores, rows: np.ndarray, rng, bootstrap: int, confidenc
     """Accuracy estimates on `rows`, with paired intervals from resampling within them."""
     resamples = rng.integers(0, max(len(rows), 1), size=(bootstrap, len(rows)))
     result = {}
-    for name in MODELS:
+    for name in scores.names:
         values = scores.of(name)[rows]
         if not len(values):
             result[name] = Estimate(value=None, items=0)
@@ -114,42 +130,34 @@ def attribute(
             else "no benchmark items"
         )
     else:
-        draws = {name: scores.replicates(name, every, resamples, rng) for name in MODELS}
+        draws = {name: scores.replicates(name, every, resamples, rng) for name in scores.names}
         denominator = draws["candidate"] - chance
         valid = denominator > 0
         undefined_share = float(1.0 - valid.mean())
-        numerators = {
-            "fitting": draws["scratch"] - chance,
-            "transfer": draws["pretrained"] - draws["scratch"],
-            "residual": draws["candidate"] - draws["pretrained"],
-        }
-        point = {
-            "fitting": accuracy["scratch"].value - chance,
-            "transfer": accuracy["pretrained"].value - accuracy["scratch"].value,
-            "residual": a_x - accuracy["pretrained"].value,
-        }
+        point = {name: estimate.value for name, estimate in accuracy.items()}
         shares = {}
-        for name in SHARES:
+        for name, numerator in _numerators(point, chance).items():
             replicate = np.where(
-                valid, numerators[name] / np.where(valid, denominator, 1.0), np.nan
+                valid, numerator(draws) / np.where(valid, denominator, 1.0), np.nan
             )
-            few = n < MIN_INTERVAL_ITEMS
-            low, high = (None, None) if few else _interval(replicate, confidence)
-            shares[name] = Estimate(value=point[name] / (a_x - chance), low=low, high=high, items=n)
+            low, high = (None, None) if n < MIN_INTERVAL_ITEMS else _interval(replicate, confidence)
+            shares[name] = Estimate(value=numerator(point) / (a_x - chance), low=low, high=high,
+                                    items=n)  # fmt: skip
     converged = _converged(controls or {}, accuracy, chance)
     if shares is not None:
         for name, bound in _bounds(converged, residual_by_construction).items():
-            shares[name].bound = bound
+            if name in shares:
+                shares[name].bound = bound
     flags = np.zeros(n, dtype=bool) if flagged is None else np.asarray(flagged, dtype=bool)
     clean = _accuracies(scores, every[~flags], rng, bootstrap, confidence)
     dirty = _accuracies(scores, every[flags], rng, bootstrap, confidence)
-    quintiles = {name: [] for name in MODELS}
+    quintiles = {name: [] for name in scores.names}
     if typicality is not None and n:
         edges = np.quantile(typicality, [0.2, 0.4, 0.6, 0.8])
         bins = np.searchsorted(edges, typicality, side="right")
         for q in range(5):
             estimates = _accuracies(scores, every[bins == q], rng, bootstrap, confidence)
-            for name in MODELS:
+            for name in scores.names:
                 quintiles[name].append(estimates[name])
     result = Attribution(
         chance=chance, confidence=confidence, bootstrap=bootstrap, accuracy=accuracy,
@@ -157,8 +165,37 @@ def attribute(
         clean=clean, flagged=dirty, typicality_quintiles=quintiles, converged=converged,
         verdict=[],
     )  # fmt: skip
-    result.verdict = verdict(result)
+    result.verdict = verdict(result, settle=_what_settles(controls or {}))
     return result
+
+
+def _what_settles(controls: dict[str, dict]) -> str:
+    """What would let the short controls converge, from what stopped their runs."""
+    stops = {run.get("stopped_by") for state in controls.values() for run in state.get("runs", [])
+             if not run.get("converged", True)}  # fmt: skip
+    if "time cap" in stops:
+        return "a larger `--max-minutes` (or none) would let them finish and settle them"
+    if "step budget" in stops:
+        return (
+            "a larger `--max-steps`, or `--budget full` (no step cap, every training item), "
+            "would let them finish and settle them"
+        )
+    return "`--budget full` (every training item, up to 20 epochs) trains longer and settles them"
+
+
+def _numerators(accuracy: dict, chance: float) -> dict:
+    """Each share's numerator as a function of the models' accuracies (points or bootstrap
+    draws alike), in the order the report lists them; the training-text split only when the
+    self-pretrained control was scored."""
+    numerators = {
+        "fitting": lambda a: a["scratch"] - chance,
+        "transfer": lambda a: a["pretrained"] - a["scratch"],
+    }
+    if "selfpretrained" in accuracy:
+        numerators["training_text"] = lambda a: a["selfpretrained"] - a["scratch"]
+        numerators["external_transfer"] = lambda a: a["pretrained"] - a["selfpretrained"]
+    numerators["residual"] = lambda a: a["candidate"] - a["pretrained"]
+    return numerators
 
 
 def _converged(controls: dict[str, dict], accuracy: dict[str, Estimate], chance: float):
@@ -174,19 +211,32 @@ def _converged(controls: dict[str, dict], accuracy: dict[str, Estimate], chance:
 
 
 BOUNDS = {
-    "scratch": {"fitting": "lower", "transfer": "upper"},
-    "pretrained": {"transfer": "lower", "residual": "upper"},
+    "scratch": {"fitting": "lower", "transfer": "upper", "training_text": "upper"},
+    "selfpretrained": {"training_text": "lower", "external_transfer": "upper"},
+    "pretrained": {"transfer": "lower", "external_transfer": "lower", "residual": "upper"},
 }
 """A control trained longer can only score higher (its best validation was still rising), so a
-short scratch control understates fitting and overstates transfer; a short pretrained control
-understates transfer and overstates the residual. Both short: transfer could move either way."""
+short scratch control understates fitting and overstates what comes after it; a short
+self-pretrained control understates what the training text teaches and overstates external
+transfer; a short pretrained control understates transfer and overstates the residual. Two short
+controls pulling one share both ways leave its direction unknown."""
+
+BOUNDS_CANDIDATE_IS_PRETRAINED = {
+    "scratch": {"fitting": "lower", "transfer": "upper", "training_text": "upper"},
+    "selfpretrained": {"training_text": "lower", "external_transfer": "upper"},
+    "pretrained": {"fitting": "upper", "transfer": "lower", "training_text": "unknown",
+                   "external_transfer": "unknown"},
+}  # fmt: skip
+"""The candidate is the pretrained control (a_x = a_p): every share is over a_p - a0, so a short
+pretrained control, whose training would raise that denominator, overstates fitting and
+understates transfer (and leaves the direction of the training-text split unknown); the residual
+is zero however long any control trains, never a bound."""
 
 
 def _bounds(converged: dict[str, bool], residual_by_construction: bool) -> dict[str, str]:
-    if residual_by_construction:
-        return _bounds_candidate_is_pretrained(converged)
+    table = BOUNDS_CANDIDATE_IS_PRETRAINED if residual_by_construction else BOUNDS
     bounds: dict[str, str] = {}
-    for control, shares in BOUNDS.items():
+    for control, shares in table.items():
         if converged.get(control, True):
             continue
         for share, bound in shares.items():
@@ -194,28 +244,29 @@ def _bounds(converged: dict[str, bool], residual_by_construction: bool) -> dict[
     return bounds
 
 
-def _bounds_candidate_is_pretrained(converged: dict[str, bool]) -> dict[str, str]:
-    """The candidate is the pretrained control (a_x = a_p): fitting = (a_s - a0) / (a_p - a0)
-    and transfer = 1 - fitting, so a short pretrained control overstates fitting (its training
-    would raise the denominator), a short scratch control understates it, and both short leave
-    the direction unknown; the residual is zero however long either trains."""
-    scratch, pretrained = (not converged.get(name, True) for name in ("scratch", "pretrained"))
-    if scratch and pretrained:
-        return {"fitting": "unknown", "transfer": "unknown"}
-    if scratch:
-        return {"fitting": "lower", "transfer": "upper"}
-    if pretrained:
-        return {"fitting": "upper", "transfer": "lower"}
-    return {}
-
-
 def _share(estimate: Estimate) -> str:
     words = {"lower": "at least ", "upper": "at most ", "unknown": "about "}
     return f"{words.get(estimate.bound, '')}{estimate.value:.0%}"
 
 
-def verdict(result: Attribution) -> list[str]:
-    """A few plain sentences derived from the numbers (no fixed prose)."""
+def _split_sentence(s: dict[str, Estimate], a: dict[str, Estimate]) -> str:
+    """What the self-pretrained control says of transfer, in words."""
+    line = (f"Of that transfer, pre-training on the training text alone gives "
+            f"{_share(s['training_text'])} and pre-training on other text "
+            f"{_share(s['external_transfer'])} (external transfer).")  # fmt: skip
+    if s["training_text"].value < 0:
+        line += (
+            f" The self-pretrained control scored below the scratch control "
+            f"({a['selfpretrained'].value:.1%} vs {a['scratch'].value:.1%}): its pretraining on "
+            "the training text made a worse start at this budget, so this split does not measure "
+            "what the text can teach; a longer pretraining (`--pretrain-steps`) would."
+        )
+    return line
+
+
+def verdict(result: Attribution, settle: str) -> list[str]:
+    """A few plain sentences derived from the numbers (no fixed prose); `settle` says what
+    would let a short control converge."""
     lines = []
     a = result.accuracy
     if result.shares is None:
@@ -229,13 +280,15 @@ def verdict(result: Attribution) -> list[str]:
             f"{_share(s['fitting'])} (distribution fitting), pre-training adds "
             f"{_share(s['transfer'])} (transfer) and {_share(s['residual'])} is left over."
         )
-        short = [name for name, ok in result.converged.items() if not ok]
+        if "training_text" in s:
+            lines.append(_split_sentence(s, a))
+        short = [CONTROL_WORDS[name] for name, ok in result.converged.items() if not ok]
         if short:
             lines.append(
                 f"The {' and '.join(short)} control{'s' if len(short) > 1 else ''} had not "
                 "converged (still improving when the step or time budget ended, or at chance "
-                "while the training loss still fell), so these shares are bounds, not estimates; "
-                "`--budget full` trains to convergence and settles them."
+                f"while the training loss still fell), so these shares are bounds, not estimates; "
+                f"{settle}."
             )
         widths = [e.high - e.low for e in s.values() if e.low is not None and e.high is not None]
         if widths and max(widths) > 1.0:

@@ -26,9 +26,16 @@ from pydantic import BaseModel, Field, model_validator
 
 from auditor import __version__
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 """2: report kinds, probe kinds/methods/thresholds, typed shift tests, evidence texts;
-3: the overlap verdict's calibration; 4: membership reports, runs without training data."""
+3: the overlap verdict's calibration; 4: membership reports, runs without training data;
+5: the self-pretrained control (`controls.selfpretrained`, `accuracy.selfpretrained`) and the
+split of transfer it measures (shares `training_text` and `external_transfer`), and the
+controls' selection rule in their convergence record."""
+READABLE_VERSIONS = (4, 5)
+"""What `audit render` and `audit gate` read: a version-4 report is a version-5 one without the
+self-pretrained control (every key added since is optional), so reports saved by the previous
+release still render and gate."""
 
 EXCERPT_CHARS = 400
 """Longest dataset text a report carries per item (trimmed around the matched span)."""

@@ -10,7 +10,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from auditor.errors import InputError
-from auditor.report import REPORTS, SCHEMA_VERSION, Report
+from auditor.report import READABLE_VERSIONS, REPORTS, Report
 
 
 def validation_message(error: ValidationError, limit: int = 3) -> str:
@@ -45,9 +45,10 @@ def read_report(path: Path, kinds: tuple[str, ...] = tuple(REPORTS)) -> Report:
     if not isinstance(data, dict):
         raise InputError(f"{path}: not an audit report (a JSON {type(data).__name__}).")
     version = data.get("schema_version")
-    if version != SCHEMA_VERSION:
+    if version not in READABLE_VERSIONS:
+        readable = " and ".join(map(str, READABLE_VERSIONS))
         raise InputError(
-            f"{path}: report schema_version {version!r}, this audit reads {SCHEMA_VERSION}. "
+            f"{path}: report schema_version {version!r}, this audit reads {readable}. "
             "Regenerate the report with this version of audit (`audit run ... --out FILE`)."
         )
     kind = data.get("report")

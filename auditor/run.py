@@ -1,9 +1,10 @@
 """`audit run`: one pipeline from data to attribution.
 
 load -> overlap and shift probes (one streamed pass) -> evaluate the candidate -> train or reuse
-the scratch and pretrained controls -> attribution -> model probes (a causal-LM candidate) ->
-report. Without training data (no --train, no card train split) only the candidate's evaluation
-and the model probes run, and the report says the attribution needs training data.
+the scratch and pretrained controls (and the self-pretrained one, when asked) -> attribution ->
+model probes (a causal-LM candidate) -> report. Without training data (no --train, no card train
+split) only the candidate's evaluation and the model probes run, and the report says the
+attribution needs training data.
 
 The candidate is scored as it is when it has a head for the benchmark's task (a classifier with
 the benchmark's labels, or a causal LM for generation and multiple choice). A base model without
@@ -23,7 +24,7 @@ from auditor import __version__, cards
 from auditor.attribution import Scores, attribute
 from auditor.cache import atomic_write_text, default_cache_dir
 from auditor.calibration import DEFAULT_FPR, null_context
-from auditor.controls import ControlPlan, ControlResult, run_control
+from auditor.controls import INITS, ControlPlan, ControlResult, run_control
 from auditor.corpus import Corpus
 from auditor.embeddings import Encoder, resolve_device
 from auditor.errors import InputError
@@ -51,6 +52,28 @@ NO_TRAINING_DATA = (
     "there is nothing to search for leaked items and no control to train: pass the "
     "post-training data with --train DATA for the overlap, shift and attribution"
 )
+
+
+DEFAULT_CONTROLS = ("scratch", "pretrained")
+"""The controls `audit run` trains unless asked: the self-pretrained control is opt-in, because at
+the quick budget on TREC its pretraining cost 2.5 times the whole scratch control and left a worse
+start (0.43 vs 0.78; README "Controls")."""
+REQUIRED_CONTROLS = ("scratch", "pretrained")
+"""The attribution needs both ends: fitting is read off the scratch control, transfer off the
+pretrained one."""
+
+
+def check_controls(controls: tuple[str, ...]) -> tuple[str, ...]:
+    """The controls to train, in `INITS` order; an input error for an unknown or missing one."""
+    unknown = [name for name in controls if name not in INITS]
+    if unknown:
+        raise InputError(f"--controls: unknown control {unknown[0]!r}; the controls are "
+                         f"{', '.join(INITS)}.")  # fmt: skip
+    missing = [name for name in REQUIRED_CONTROLS if name not in controls]
+    if missing:
+        raise InputError(f"--controls: the attribution needs the {' and '.join(missing)} "
+                         f"control (give at least {','.join(REQUIRED_CONTROLS)}).")  # fmt: skip
+    return tuple(name for name in INITS if name in controls)
 
 
 def default_train(bench: Corpus, train: str | None) -> str | None:
@@ -159,6 +182,8 @@ def run_audit(
     base: str | None = None,
     reference: str | None = None,
     budget: str = "quick",
+    controls: tuple[str, ...] = DEFAULT_CONTROLS,
+    pretrain_steps: int | None = None,
     seeds: int | None = None,
     max_steps: int | None = None,
     max_minutes: float | None = None,
@@ -187,7 +212,9 @@ def run_audit(
         raise InputError(f"{bench.source}: the benchmark's chance accuracy is unknown.")
     config = {"model": model, "base": base or model, "reference": reference,
               "bench": bench.source, "train": train.source if train else None, "budget": budget,
-              "max_steps": max_steps, "max_minutes": max_minutes,
+              "controls": list(check_controls(controls)), "pretrain_steps": pretrain_steps,
+              "max_steps": max_steps,
+              "max_minutes": max_minutes,
               "alpha": alpha, "seed": seed, "device": device, "batch_size": batch_size,
               "fpr": fpr, "null_size": null_size, "membership_fpr": membership_fpr}  # fmt: skip
     task = {"type": spec.task, "chance": spec.chance, "labels": spec.label_names}
@@ -221,26 +248,28 @@ def run_audit(
             f"{model}: it has no head for this {spec.task} benchmark (labels "
             f"{spec.label_names}), so it cannot be scored as the candidate."
         )
-    controls: dict[str, ControlResult] = {}
-    for init in ("scratch", "pretrained"):
+    trained: dict[str, ControlResult] = {}
+    for init in check_controls(controls):
+        pretraining = {"pretrain_steps": pretrain_steps} if init == "selfpretrained" else {}
         plan = ControlPlan.from_budget(base, init, budget, seeds=seeds, split_seed=seed,
-                                       max_steps=max_steps, max_minutes=max_minutes)  # fmt: skip
-        controls[init] = run_control(plan, train, bench, spec, cache_dir=cache_dir, device=device,
-                                     on_progress=on_progress, **load)  # fmt: skip
+                                       max_steps=max_steps, max_minutes=max_minutes,
+                                       **pretraining)  # fmt: skip
+        trained[init] = run_control(plan, train, bench, spec, cache_dir=cache_dir, device=device,
+                                    on_progress=on_progress, **load)  # fmt: skip
     if evaluated is None:
-        candidate = ModelScore(model=model, accuracy=controls["pretrained"].accuracy,
-                               items=controls["pretrained"].items,
+        candidate = ModelScore(model=model, accuracy=trained["pretrained"].accuracy,
+                               items=trained["pretrained"].items,
                                how="a base model with no head for this task: scored as its "
                                    "fine-tuned self, the pretrained control")  # fmt: skip
     else:
         candidate = evaluated
     # items x seeds: the attribution's bootstrap draws seeds as well as items
     by_seed = {init: np.array([i["correct_by_seed"] for i in c.items], dtype=float)
-               for init, c in controls.items()}  # fmt: skip
+               for init, c in trained.items()}  # fmt: skip
     scores = Scores(
         candidate=(by_seed["pretrained"] if evaluated is None
                    else np.array([float(i["correct"]) for i in candidate.items])),
-        scratch=by_seed["scratch"], pretrained=by_seed["pretrained"],
+        **by_seed,
     )  # fmt: skip
     measure = shift.provides.get("in_distribution")
     typicality = (
@@ -249,10 +278,10 @@ def run_audit(
     flagged = np.array([item.flagged for item in overlap.items])
     attribution = attribute(scores, spec.chance, seed=seed, flagged=flagged,
                             typicality=typicality,
-                            controls={k: c.convergence for k, c in controls.items()},
+                            controls={k: c.convergence for k, c in trained.items()},
                             residual_by_construction=evaluated is None)  # fmt: skip
     # the pretrained control is the base fine-tuned on the declared data: the natural reference
-    control = (controls["pretrained"].checkpoint
+    control = (trained["pretrained"].checkpoint
                if TASKS.get(spec.task).head == "causal" else None)  # fmt: skip
     references = [(reference, "--reference"), (control, CONTROL), (base, "--base")]
     return RunReport(
@@ -262,7 +291,7 @@ def run_audit(
         overlap=overlap,
         shift=shift,
         candidate=candidate,
-        controls={init: summarise(init, result) for init, result in controls.items()},
+        controls={init: summarise(init, result) for init, result in trained.items()},
         attribution=attribution,
         membership=model_evidence(model, references=_usable(references, model),
                                   overlap_flags=flagged, **evidence),

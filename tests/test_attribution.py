@@ -104,3 +104,68 @@ def test_too_few_items_get_no_interval() -> None:
     assert result.flagged["candidate"].items == 3 and result.flagged["candidate"].low is None
     assert result.clean["candidate"].low is not None  # 37 items: an interval
     assert estimate(result.flagged["candidate"]).endswith("(3 items, no interval)")
+
+
+def test_a_self_pretrained_control_splits_transfer_by_the_definitions() -> None:
+    """fitting + training text + external transfer + residual = 1, transfer = the two parts,
+    each from the accuracies by DESIGN's formulas (a_t = 0.6 between a_s = 0.5 and a_p = 0.7)."""
+    rates = {"candidate": 0.8, "scratch": 0.5, "selfpretrained": 0.6, "pretrained": 0.7}
+    result = attribute(exact_scores(1000, rates), chance=0.25, bootstrap=500)
+    shares = {name: estimate.value for name, estimate in result.shares.items()}
+    assert list(shares) == ["fitting", "transfer", "training_text", "external_transfer",
+                            "residual"]  # fmt: skip
+    assert shares["training_text"] == pytest.approx(0.10 / 0.55)
+    assert shares["external_transfer"] == pytest.approx(0.10 / 0.55)
+    split = shares["training_text"] + shares["external_transfer"]
+    assert shares["transfer"] == pytest.approx(split)
+    parts = ("fitting", "training_text", "external_transfer", "residual")
+    assert sum(shares[name] for name in parts) == pytest.approx(1.0)
+    for name in parts:
+        assert result.shares[name].low < shares[name] < result.shares[name].high
+    assert result.accuracy["selfpretrained"].value == pytest.approx(0.6)
+    assert "training text alone gives 18%" in result.verdict[1]
+    without = attribute(
+        exact_scores(1000, {k: v for k, v in rates.items() if k != "selfpretrained"}),
+        chance=0.25,
+        bootstrap=100,
+    )
+    assert "training_text" not in without.shares and "selfpretrained" not in without.accuracy
+
+
+def test_a_self_pretrained_control_below_scratch_is_said_in_words() -> None:
+    rates = {"candidate": 0.8, "scratch": 0.6, "selfpretrained": 0.4, "pretrained": 0.7}
+    result = attribute(exact_scores(1000, rates), chance=0.25, bootstrap=200)
+    assert result.shares["training_text"].value < 0
+    assert "scored below the scratch control (40.0% vs 60.0%)" in result.verdict[1]
+    assert "--pretrain-steps" in result.verdict[1]
+
+
+@pytest.mark.parametrize(
+    ("short", "by_construction", "expected"),
+    [
+        (("selfpretrained",), False, {"training_text": "lower", "external_transfer": "upper"}),
+        (("scratch",), False, {"fitting": "lower", "transfer": "upper", "training_text": "upper"}),
+        (("scratch", "selfpretrained"), False,
+         {"fitting": "lower", "transfer": "upper", "training_text": "unknown",
+          "external_transfer": "upper"}),
+        (("pretrained",), False,
+         {"transfer": "lower", "external_transfer": "lower", "residual": "upper"}),
+        (("selfpretrained", "pretrained"), False,
+         {"training_text": "lower", "external_transfer": "unknown", "transfer": "lower",
+          "residual": "upper"}),
+        (("pretrained",), True,
+         {"fitting": "upper", "transfer": "lower", "training_text": "unknown",
+          "external_transfer": "unknown"}),
+    ],
+)  # fmt: skip
+def test_short_controls_bound_the_shares_they_feed(short, by_construction, expected) -> None:
+    """A control trained longer scores higher: each share moves the way its formula says, and
+    two controls pulling one share both ways leave it unknown (never a point estimate)."""
+    rates = {"candidate": 0.7 if by_construction else 0.8, "scratch": 0.5,
+             "selfpretrained": 0.6, "pretrained": 0.7}  # fmt: skip
+    state = {name: {"converged": name not in short, "train_loss_falling": False}
+             for name in ("scratch", "selfpretrained", "pretrained")}  # fmt: skip
+    result = attribute(exact_scores(400, rates), chance=0.25, controls=state, bootstrap=100,
+                       residual_by_construction=by_construction)  # fmt: skip
+    bounds = {name: e.bound for name, e in result.shares.items() if e.bound is not None}
+    assert bounds == expected

@@ -195,6 +195,11 @@ CASES = [
     ("control-seeds-zero", CONTROL + ["--init", "scratch", "--seeds", "0"], ["--seeds"]),
     ("control-negative-lr", CONTROL + ["--init", "scratch", "--lr", "-1"], ["--lr"]),
     ("run-bad-budget", RUN + ["--budget", "huge"], ["--budget", "'huge'"]),
+    ("run-unknown-control", RUN + ["--controls", "scratch,pretrained,oracle"],
+     ["--controls", "'oracle'"]),
+    ("run-control-missing", RUN + ["--controls", "scratch"], ["--controls", "pretrained"]),
+    ("run-pretrain-without-control", RUN + ["--pretrain-steps", "5"],
+     ["--pretrain-steps", "selfpretrained"]),
     ("run-unknown-probe", RUN + ["-p", "nope"], ["'nope'"]),
     ("run-out-unknown-suffix", RUN + ["--out", "{dir}/r.pdf"], [".pdf"]),
     # -- gate ----------------------------------------------------------------------------------

@@ -60,7 +60,7 @@ def base_run(data):
 def test_run_report_for_a_base_model(base_run) -> None:
     result, out = base_run
     report = json.loads(out.read_text())
-    assert report["schema_version"] == 4 and report["provenance"]["version"]
+    assert report["schema_version"] == 5 and report["provenance"]["version"]
     assert report["candidate"]["how"].startswith("a base model")
     assert report["candidate"]["accuracy"] == report["controls"]["pretrained"]["accuracy"]
     attribution = report["attribution"]
@@ -89,6 +89,49 @@ def test_run_scores_a_trained_candidate_as_is(data, base_run) -> None:
     assert report["candidate"]["accuracy"] == pytest.approx(
         first["controls"]["pretrained"]["accuracy"]
     )
+
+
+def test_run_with_a_self_pretrained_control_splits_transfer(data, tmp_path) -> None:
+    """--controls scratch,selfpretrained,pretrained: the third control trains, the report and
+    every format carry the split of transfer, and fitting + training text + external transfer
+    + residual = 1."""
+    folder, bench, train, base = data
+    args = ["run", "--model", str(base), "--bench", str(bench), "--train", str(train),
+            "--controls", "scratch,selfpretrained,pretrained", "--pretrain-steps", "4",
+            "--cache-dir", str(folder / "c"), "--out", str(tmp_path / "r.json"),
+            "--out", str(tmp_path / "r.md"), "--out", str(tmp_path / "r.html"), "-q"]  # fmt: skip
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert list(report["controls"]) == ["scratch", "selfpretrained", "pretrained"]
+    assert report["config"]["controls"] == ["scratch", "selfpretrained", "pretrained"]
+    assert report["controls"]["selfpretrained"]["checkpoint"] != report["controls"]["scratch"][
+        "checkpoint"
+    ]
+    attribution = report["attribution"]
+    assert "selfpretrained" in attribution["accuracy"]
+    if attribution["shares"] is not None:
+        shares = {name: s["value"] for name, s in attribution["shares"].items()}
+        parts = ("fitting", "training_text", "external_transfer", "residual")
+        assert sum(shares[name] for name in parts) == pytest.approx(1.0)
+        assert shares["transfer"] == pytest.approx(
+            shares["training_text"] + shares["external_transfer"]
+        )
+        assert "of which training text" in (tmp_path / "r.md").read_text()
+    assert "self-pretrained control" in (tmp_path / "r.md").read_text()
+    assert "self-pretrained control" in (tmp_path / "r.html").read_text()
+    rendered = runner.invoke(app, ["render", str(tmp_path / "r.json"), "--format", "markdown"])
+    assert rendered.exit_code == 0 and "self-pretrained control" in rendered.stdout
+
+
+def test_a_schema_4_report_still_renders_and_gates(base_run, tmp_path) -> None:
+    """Reports saved by the previous release (schema 4: no self-pretrained control) are read."""
+    data = json.loads(base_run[1].read_text())
+    old = tmp_path / "v4.json"
+    old.write_text(json.dumps({**data, "schema_version": 4}))
+    assert runner.invoke(app, ["render", str(old), "--format", "markdown"]).exit_code == 0
+    lenient = write_policy(tmp_path / "lenient.toml", "[rules]\nmax_flagged_fraction = 1.0\n")
+    assert runner.invoke(app, ["gate", str(old), "--policy", str(lenient)]).exit_code == 0
 
 
 def test_run_without_train_needs_a_card(data) -> None:

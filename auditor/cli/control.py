@@ -17,6 +17,16 @@ from auditor.controls import BUDGETS, INITS, ControlPlan
 from auditor.report import SCHEMA_VERSION
 from auditor.tasks import task_of
 
+PretrainSteps = Annotated[
+    int | None,
+    typer.Option(
+        "--pretrain-steps",
+        min=1,
+        help="selfpretrained: steps of pretraining on the training text (default: the budget's; "
+        "quick 300, full 3,000).",
+    ),
+]
+
 
 @opt.with_options
 def control(
@@ -56,15 +66,7 @@ def control(
         int | None,
         typer.Option("--seeds", min=1, help="Seeds at the chosen rate (default: the budget's)."),
     ] = None,
-    pretrain_steps: Annotated[
-        int | None,
-        typer.Option(
-            "--pretrain-steps",
-            min=1,
-            help="selfpretrained: steps of pretraining on the training text (default: the "
-            "budget's).",
-        ),
-    ] = None,
+    pretrain_steps: PretrainSteps = None,
     resume: Annotated[bool, typer.Option("--resume", help="Continue an interrupted run.")] = False,
     output: opt.JsonOutput = None,
     models: opt.ModelOptions = None,

@@ -8,6 +8,7 @@ import typer
 
 from auditor.cli import options as opt
 from auditor.cli.console import note, progress_bar
+from auditor.cli.control import PretrainSteps
 from auditor.cli.membership import Reference
 from auditor.cli.probing import CalibrationOptions, ProbeOptions
 from auditor.cli.shift import Alpha
@@ -77,7 +78,7 @@ def run(
             "--max-steps",
             min=1,
             help="Compute cap: most training steps per control run (default: the budget's; "
-            "quick 250, full none). A control stopped by it while still improving is reported "
+            "quick 1,000, full none). A control stopped by it while still improving is reported "
             "as not converged, its shares as bounds.",
         ),
     ] = None,
@@ -91,6 +92,17 @@ def run(
             "not converged.",
         ),
     ] = None,
+    controls: Annotated[
+        str,
+        typer.Option(
+            "--controls",
+            help="Controls to train, comma-separated: scratch and pretrained (required), and "
+            "selfpretrained (the scratch model pretrained on the training text first, which "
+            "splits transfer into what that text teaches and external transfer; it costs a "
+            "pretraining per seed).",
+        ),
+    ] = "scratch,pretrained",
+    pretrain_steps: PretrainSteps = None,
     seeds: Annotated[
         int | None,
         typer.Option(
@@ -111,14 +123,20 @@ def run(
 
     Runs the overlap and shift probes in one pass over the training data, scores the candidate,
     trains (or reuses) the scratch and pretrained controls, and splits the candidate's accuracy
-    above chance into distribution fitting, transfer and residual, with bootstrap intervals.
+    above chance into distribution fitting, transfer and residual, with bootstrap intervals
+    (with --controls scratch,selfpretrained,pretrained, transfer splits into what the training
+    text itself teaches and external transfer).
     A causal-LM candidate also gets the model probes (`audit membership`), against --reference,
     else the pretrained control, else --base. Without training data (no --train, no card train
     split) only the evaluation and the model probes run, and the report says so.
     """
     # Imported here, not at the top: `audit --help` and the option checks need no torch.
-    from auditor.run import KINDS, default_train, run_audit
+    from auditor.run import KINDS, check_controls, default_train, run_audit
 
+    chosen = check_controls(tuple(name.strip() for name in controls.split(",") if name.strip()))
+    if pretrain_steps is not None and "selfpretrained" not in chosen:
+        raise InputError("--pretrain-steps: only the selfpretrained control pretrains; add it to "
+                         "--controls (scratch,selfpretrained,pretrained).")  # fmt: skip
     if budget not in BUDGETS:
         raise InputError(f"--budget must be one of {', '.join(BUDGETS)}, not {budget!r}.")
     check_max_minutes(max_minutes)
@@ -134,7 +152,8 @@ def run(
     with progress_bar(runtime.quiet) as on_progress:
         report = run_audit(
             model, bench_corpus, train_corpus, base=base, reference=reference, budget=budget,
-            seeds=seeds, max_steps=max_steps, max_minutes=max_minutes,
+            controls=chosen, pretrain_steps=pretrain_steps, seeds=seeds, max_steps=max_steps,
+            max_minutes=max_minutes,
             membership_fpr=membership_fpr,
             candidate_samples=samples.source(),
             alpha=alpha, seed=runtime.seed, device=runtime.device, cache_dir=runtime.cache_dir,

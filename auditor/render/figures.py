@@ -8,7 +8,10 @@ import numpy as np
 from auditor.render.run import MODELS
 from auditor.render.sections import BOUND_SIGNS, Figure
 
-_COLOURS = {"candidate": "#1f77b4", "scratch": "#d62728", "pretrained": "#2ca02c"}
+_COLOURS = {"candidate": "#1f77b4", "scratch": "#d62728", "selfpretrained": "#ff7f0e",
+            "pretrained": "#2ca02c"}  # fmt: skip
+_SHARE_COLOURS = {"fitting": "#d62728", "transfer": "#2ca02c", "training_text": "#ff7f0e",
+                  "external_transfer": "#98df8a", "residual": "#7f7f7f"}  # fmt: skip
 _LINE = {  # the candidate dashed on top: it often coincides with the pretrained control
     name: {
         "color": colour,
@@ -44,15 +47,15 @@ def _shares(ax, data: dict) -> None:
         ],
     ]
     # a bound (a control had not converged) is labelled with its sign, as the tables print it
-    labels = [f"{BOUND_SIGNS.get(data[n].get('bound'), '')}{n}" for n in names]
-    colours = ["#d62728", "#2ca02c", "#7f7f7f"][: len(names)]
+    labels = [f"{BOUND_SIGNS.get(data[n].get('bound'), '')}{n.replace('_', ' ')}" for n in names]
+    colours = [_SHARE_COLOURS.get(n, "#7f7f7f") for n in names]
     ax.barh(labels, values, xerr=errors, color=colours, capsize=4)
     ax.axvline(0, color="black", linewidth=0.8)
     ax.set_xlabel("share of accuracy above chance")
 
 
 def _quintiles(ax, data: dict) -> None:
-    for name in MODELS:
+    for name in (m for m in MODELS if m in data):
         values = [np.nan if v is None else v for v in data[name]]
         ax.plot(range(1, 6), values, label=name, **_LINE[name])
     ax.axhline(data["chance"], color="gray", linestyle=":", label="chance")
@@ -80,7 +83,7 @@ def _histogram(ax, data: dict) -> None:
 def _strata(ax, data: dict) -> None:
     scores = np.asarray(data["scores"])
     bins = np.searchsorted(np.quantile(scores, [0.2, 0.4, 0.6, 0.8]), scores, side="right")
-    for name in MODELS:
+    for name in (m for m in MODELS if m in data["correct"]):
         correct = np.asarray(data["correct"][name])
         means = [correct[bins == b].mean() if (bins == b).any() else np.nan for b in range(5)]
         ax.plot(range(1, 6), means, label=name, **_LINE[name])

@@ -19,7 +19,22 @@ from auditor.render.sections import (
 )
 from auditor.report import RunReport
 
-MODELS = ("candidate", "scratch", "pretrained")
+MODELS = ("candidate", "scratch", "selfpretrained", "pretrained")
+"""Every model a run report can score, in the order it lists them."""
+CONTROL_NAMES = {
+    "scratch": "scratch control",
+    "selfpretrained": "self-pretrained control",
+    "pretrained": "pretrained control",
+}
+SHARE_NAMES = {
+    "fitting": "fitting",
+    "transfer": "transfer",
+    "training_text": "  of which training text",
+    "external_transfer": "  of which external",
+    "residual": "residual",
+}
+"""How the shares table labels each share (a report without a self-pretrained control has no
+split of transfer)."""
 
 
 def run_sections(report: RunReport, top: int = TOP) -> list[Section]:
@@ -37,11 +52,8 @@ def run_sections(report: RunReport, top: int = TOP) -> list[Section]:
             ),
         ],
     )
-    names = {
-        "candidate": f"candidate ({report.candidate.model})",
-        "scratch": "scratch control",
-        "pretrained": "pretrained control",
-    }
+    names = {"candidate": f"candidate ({report.candidate.model})", **CONTROL_NAMES}
+    models = [m for m in MODELS if m in a.accuracy]
     accuracy = Section(
         "Accuracy",
         [
@@ -49,7 +61,7 @@ def run_sections(report: RunReport, top: int = TOP) -> list[Section]:
                 header=["model", "all items", "clean items", "overlapping items"],
                 rows=[
                     [names[m], *(estimate(part[m]) for part in (a.accuracy, a.clean, a.flagged))]
-                    for m in MODELS
+                    for m in models
                 ],
             )
         ],
@@ -61,13 +73,16 @@ def run_sections(report: RunReport, top: int = TOP) -> list[Section]:
         attribution.blocks += [
             Table(
                 ["share", "value", ""],
-                [[k, estimate(v), Bar(v.value or 0.0)] for k, v in a.shares.items()],
+                [
+                    [SHARE_NAMES.get(k, k), estimate(v), Bar(v.value or 0.0)]
+                    for k, v in a.shares.items()
+                ],
                 title="Where the accuracy above chance comes from",
             ),
             Figure(
                 "shares",
                 {k: v.model_dump() for k, v in a.shares.items()},
-                f"Attribution: fitting, transfer and residual shares ({a.confidence:.0%} "
+                f"Attribution: where the accuracy above chance comes from ({a.confidence:.0%} "
                 "intervals)",
             ),
         ]
@@ -76,12 +91,12 @@ def run_sections(report: RunReport, top: int = TOP) -> list[Section]:
         attribution.blocks += [
             Table(
                 ["model", "1", "2", "3", "4", "5"],
-                [[names[m], *(estimate(q, interval=False) for q in quintiles[m])] for m in MODELS],
+                [[names[m], *(estimate(q, interval=False) for q in quintiles[m])] for m in models],
                 title="Accuracy by typicality quintile (1 = least typical)",
             ),
             Figure(
                 "quintiles",
-                {"chance": a.chance, **{m: [q.value for q in quintiles[m]] for m in MODELS}},
+                {"chance": a.chance, **{m: [q.value for q in quintiles[m]] for m in models}},
                 "Accuracy by typicality quintile: distribution fitting shows as a scratch "
                 "control that collapses on atypical items",
             ),
@@ -104,7 +119,7 @@ def run_sections(report: RunReport, top: int = TOP) -> list[Section]:
                 ],
                 left=frozenset({0, 5}),
             ),
-            Paragraph(f"Budget {config['budget']}, {config['seeds']} seed(s)."),
+            Paragraph(f"Budget {config['budget']}, {config['seeds']} seed(s){_selection(report)}."),
         ],
     )
     overlap = overlap_sections(report.overlap, top)
@@ -119,6 +134,13 @@ def run_sections(report: RunReport, top: int = TOP) -> list[Section]:
         *membership,
         _footer(report),
     ]
+
+
+def _selection(report: RunReport) -> str:
+    """How the controls chose their weights, as their convergence records say (reports written
+    before schema 5 do not)."""
+    rules = {c.convergence.get("selection") for c in report.controls.values()} - {None}
+    return f"; each run {rules.pop()}" if len(rules) == 1 else ""
 
 
 def _without_training(report: RunReport) -> Section:
