@@ -15,6 +15,11 @@ byte-table fast path that gives the same result as the general path (also tested
 """
 
 import unicodedata
+from collections.abc import Sequence
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
 
 def _ascii_table() -> bytes:
@@ -44,32 +49,88 @@ def tokenize(text: str) -> list[str]:
     return normalize(text).split()
 
 
-_DOC_SEPARATOR = "\x00"
+_DOC_SEPARATOR = b"\xff"
+"""Between documents in a batch: a byte UTF-8 never holds, so no text can contain it."""
 _BATCH_TABLE = bytearray(ASCII_FOLD_TABLE)
-_BATCH_TABLE[0] = ord("\n")
+_BATCH_TABLE[_DOC_SEPARATOR[0]] = ord("\n")
 _BATCH_TABLE = bytes(_BATCH_TABLE)
+_SEGMENT_GAP = 32
+"""Non-ASCII bytes closer than this (in one document) are folded as one segment, so text that is
+mostly non-ASCII (Cyrillic, say) is spliced a few segments per document, not a word at a time."""
+
+Texts = Sequence[str] | pa.Array | pa.ChunkedArray
+"""A batch of documents: Python strings, or an Arrow string column (read without conversion)."""
 
 
-def normalize_batch(texts: list[str]) -> bytes:
+def normalize_batch(texts: Texts) -> bytes:
     """Normalised documents as one UTF-8 buffer, documents separated by "\\n".
 
     Within a document, words are separated by runs of spaces (the hashing engine treats a run as
-    one separator). This is the hot path of a corpus scan, so it works on the whole batch at
-    once: the non-ASCII documents go through NFKC and case folding together (neither combines
-    across the NUL separator), the few distinct non-ASCII characters that are not letters,
-    numbers or marks are replaced by spaces one `str.replace` each (a regex over the text is
-    several times slower), and one byte-table translation folds the ASCII bytes of everything.
+    one separator). This is the hot path of a corpus scan, so it works on the UTF-8 bytes of the
+    whole batch, joined by Arrow, and touches Python strings only where the text is not ASCII:
+    the bytes around each cluster of non-ASCII characters go through `_fold` together (one call
+    per batch), and one byte-table translation folds the ASCII bytes of everything.
+
+    Folding a segment alone gives what folding its document would: segments start before an
+    ASCII character or at the document's start, and neither NFKC nor case folding combines a
+    character with anything before an ASCII character (it is a starter that composes with
+    nothing before it; the ASCII character itself stays in the segment, so a combining mark after
+    it still composes with it). Property-tested against `normalize` on text built to break this.
     """
-    texts = [
-        text.replace(_DOC_SEPARATOR, " ") if _DOC_SEPARATOR in text else text for text in texts
-    ]
-    non_ascii = [i for i, text in enumerate(texts) if not text.isascii()]
-    if non_ascii:
-        folded = _fold(_DOC_SEPARATOR.join(texts[i] for i in non_ascii), keep_ascii=True)
-        texts = list(texts)
-        for i, piece in zip(non_ascii, folded.split(_DOC_SEPARATOR), strict=True):
-            texts[i] = piece
-    return _DOC_SEPARATOR.join(texts).encode("utf-8").translate(_BATCH_TABLE)
+    strings = _utf8_column(texts)
+    data = _joined(strings)
+    buffer = np.frombuffer(data, dtype=np.int8)
+    high = np.flatnonzero(buffer < -1)  # UTF-8 bytes of non-ASCII characters (not 0xFF)
+    if len(high):
+        data = _fold_segments(data, high, _document_starts(strings))
+    return data.translate(_BATCH_TABLE)
+
+
+def _utf8_column(texts: Texts) -> pa.Array:
+    if isinstance(texts, pa.ChunkedArray):
+        return texts.combine_chunks()
+    if isinstance(texts, pa.Array):
+        return texts
+    return pa.array(texts, type=pa.large_string())
+
+
+def _joined(strings: pa.Array) -> bytes:
+    """The documents' UTF-8 bytes, `_DOC_SEPARATOR` between them."""
+    values = strings.cast(pa.large_binary())
+    whole = pa.LargeListArray.from_arrays(pa.array([0, len(values)], pa.int64()), values)
+    return pc.binary_join(whole, pa.scalar(_DOC_SEPARATOR, pa.large_binary()))[0].as_py()
+
+
+def _document_starts(strings: pa.Array) -> np.ndarray:
+    """Where each document starts in `_joined(strings)`."""
+    lengths = pc.binary_length(strings).to_numpy().astype(np.int64)
+    return np.concatenate(([0], np.cumsum(lengths[:-1] + 1)))
+
+
+def _fold_segments(data: bytes, high: np.ndarray, doc_starts: np.ndarray) -> bytes:
+    """`data` with each segment around its non-ASCII bytes `high` replaced by its `_fold`."""
+    doc = np.searchsorted(doc_starts, high, side="right") - 1
+    first = np.flatnonzero(
+        np.concatenate(([True], (np.diff(high) > _SEGMENT_GAP) | (doc[1:] != doc[:-1])))
+    )
+    starts = np.maximum(high[first] - 1, doc_starts[doc[first]]).tolist()
+    ends = (np.append(high[first[1:] - 1], high[-1]) + 1).tolist()
+    folded = _fold_pieces([data[start:end] for start, end in zip(starts, ends, strict=True)])
+    parts, done = [], 0
+    for start, end, piece in zip(starts, ends, folded, strict=True):
+        parts += (data[done:start], piece)
+        done = end
+    parts.append(data[done:])
+    return b"".join(parts)
+
+
+def _fold_pieces(pieces: list[bytes]) -> list[bytes]:
+    """`_fold` of each UTF-8 piece (ASCII kept for the byte table), in one call joined by NUL:
+    a NUL in a piece is a space first (both fold to a space and never compose)."""
+    joined = b"\x00".join(pieces)
+    if joined.count(b"\x00") != len(pieces) - 1:
+        joined = b"\x00".join(piece.replace(b"\x00", b" ") for piece in pieces)
+    return _fold(joined.decode("utf-8"), keep_ascii=True).encode("utf-8").split(b"\x00")
 
 
 def _fold(text: str, keep_ascii: bool) -> str:

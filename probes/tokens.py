@@ -16,13 +16,12 @@ Hashes are 64-bit: for a benchmark of 10^5 n-grams against 10^10 training n-gram
 number of false collisions is about 10^15 / 2**64 ≈ 5e-5.
 """
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
 
-from auditor.normalize import normalize_batch
+from auditor.normalize import Texts, normalize_batch
 
 _WORD_BASE = 0x9E3779B97F4A7C15
 _LENGTH_SALT = np.uint64(0xD6E8FEB86659FD93)
@@ -79,8 +78,9 @@ class TokenBatch:
     doc_starts: np.ndarray
 
     @classmethod
-    def from_texts(cls, texts: Sequence[str]) -> "TokenBatch":
-        return cls.from_buffer(normalize_batch(list(texts)), len(texts))
+    def from_texts(cls, texts: Texts) -> "TokenBatch":
+        """Normalise and hash `texts` (Python strings or an Arrow string column)."""
+        return cls.from_buffer(normalize_batch(texts), len(texts))
 
     @classmethod
     def from_buffer(cls, data: bytes, n_docs: int) -> "TokenBatch":

@@ -1,5 +1,6 @@
 import unicodedata
 
+import pyarrow as pa
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
@@ -43,3 +44,26 @@ def test_known_foldings() -> None:
         "don", "t", "stop", "the", "final", "strasse", "2024",
     ]  # fmt: skip
     assert normalize("café") == normalize("cafe\u0301")  # composed and decomposed é agree
+
+
+# Characters that compose, decompose, case-fold to several characters or fold to spaces, and
+# ASCII runs long enough to separate the segments `normalize_batch` folds one by one.
+TRICKY = "\u0301\u0327\u0338\u0345\u1100\u1161\u11a8\uac00ﬁ²㎏ⅫİßǰΣςΐǅ’–×€é\xa0\u200bЖ中\x00<=>E"
+pieces = st.one_of(st.text(alphabet=TRICKY, max_size=4), st.text(alphabet="aZ9 .\n", max_size=40))
+tricky_docs = st.lists(st.lists(pieces, max_size=8).map("".join), max_size=6)
+
+
+@given(tricky_docs)
+def test_batch_folds_segments_like_whole_documents(docs: list[str]) -> None:
+    joined = normalize_batch(docs).decode("utf-8").split("\n") if docs else []
+    assert [" ".join(part.split()) for part in joined] == [normalize(doc) for doc in docs]
+
+
+@given(tricky_docs, st.integers(0, 3))
+def test_batch_reads_arrow_columns_like_python_strings(docs: list[str], cut: int) -> None:
+    cut = min(cut, len(docs))
+    column = pa.chunked_array(
+        [pa.array(docs[:cut], pa.string()), pa.array(docs[cut:], pa.string())]
+    )
+    assert normalize_batch(column) == normalize_batch(docs)
+    assert normalize_batch(pa.array(["x"] + docs).slice(1)) == normalize_batch(docs)
