@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # datasets is imported by whoever builds a corpus; reading one's type is free
     import datasets
+    import pyarrow as pa
 
     from auditor.loading.spool import Spool
 
@@ -24,12 +25,32 @@ SCHEMA_COLUMNS = ("id", "text", "label", "answer", "choices")
 
 @dataclass(frozen=True)
 class CorpusBatch:
-    """A contiguous slice of a corpus: rows `start .. start + len(texts)`."""
+    """A contiguous slice of a corpus: rows `start .. start + len(self)`, as the Arrow columns
+    `id`, `text` and `label` (if any). The Python lists are made on first use: a pass that only
+    hashes the texts reads their UTF-8 bytes straight from Arrow and never converts them."""
 
     start: int
-    texts: list[str]
-    ids: list[str]
-    labels: list[str | None] | None = None
+    rows: "pa.Table"
+
+    def __len__(self) -> int:
+        return self.rows.num_rows
+
+    @property
+    def text_column(self) -> "pa.ChunkedArray":
+        return self.rows.column("text")
+
+    @cached_property
+    def texts(self) -> list[str]:
+        return self.text_column.to_pylist()
+
+    @cached_property
+    def ids(self) -> list[str]:
+        return self.rows.column("id").to_pylist()
+
+    @cached_property
+    def labels(self) -> list[str | None] | None:
+        names = self.rows.column_names
+        return self.rows.column("label").to_pylist() if "label" in names else None
 
 
 @dataclass
@@ -95,12 +116,18 @@ class Corpus:
 
     def batch_at(self, start: int, size: int) -> CorpusBatch:
         """Rows `start .. start + size` as one batch (what `batches` yields there)."""
-        names = [name for name in ("id", "text", "label") if name in self.dataset.column_names]
         if self.spool is not None:
-            chunk = self.spool.slice(start, size, names).to_pydict()
-        else:
-            chunk = self.dataset.select_columns(names)[start : start + size]
-        return CorpusBatch(start, chunk["text"], chunk["id"], chunk.get("label"))
+            return CorpusBatch(start, self.spool.slice(start, size, self._batch_columns))
+        return CorpusBatch(start, self._arrow_rows[start : start + size])
+
+    @property
+    def _batch_columns(self) -> list[str]:
+        return [name for name in ("id", "text", "label") if name in self.dataset.column_names]
+
+    @cached_property
+    def _arrow_rows(self) -> "datasets.Dataset":
+        """The in-memory dataset's batch columns, sliced as Arrow tables (no conversion)."""
+        return self.dataset.with_format("arrow", columns=self._batch_columns)
 
     def describe(self) -> dict[str, object]:
         """The `train` / `bench` block of a report."""

@@ -39,9 +39,8 @@ class TrainBatch:
         features: frozenset[str] = FEATURES,
     ) -> None:
         self.start = batch.start
-        self.texts = batch.texts
-        self.ids = batch.ids
-        self._labels = batch.labels
+        self.rows = batch
+        """The batch's rows; `texts`, `ids` and `labels` convert them to Python on first use."""
         self.corpus_fingerprint = corpus_fingerprint
         self.corpus_size = corpus_size
         self.features = features
@@ -50,7 +49,15 @@ class TrainBatch:
         self._skeletons: dict[bool, TokenBatch] = {}
 
     def __len__(self) -> int:
-        return len(self.texts)
+        return len(self.rows)
+
+    @property
+    def texts(self) -> list[str]:
+        return self.rows.texts
+
+    @property
+    def ids(self) -> list[str]:
+        return self.rows.ids
 
     def _require(self, feature: str) -> None:
         if feature not in self.features:
@@ -62,12 +69,12 @@ class TrainBatch:
     @property
     def labels(self) -> list[str | None] | None:
         self._require("labels")
-        return self._labels
+        return self.rows.labels
 
     @cached_property
     def tokens(self) -> TokenBatch:
         self._require("tokens")
-        return TokenBatch.from_texts(self.texts)
+        return TokenBatch.from_texts(self.rows.text_column)
 
     def skeleton_tokens(self, names: bool) -> TokenBatch:
         """Words of the texts' skeletons (`auditor.skeleton`: numbers, and names when `names`,
