@@ -77,34 +77,31 @@ def normalize_batch(texts: Texts) -> bytes:
     nothing before it; the ASCII character itself stays in the segment, so a combining mark after
     it still composes with it). Property-tested against `normalize` on text built to break this.
     """
-    strings = _utf8_column(texts)
-    data = _joined(strings)
+    data, doc_starts = _joined(texts)
     buffer = np.frombuffer(data, dtype=np.int8)
     high = np.flatnonzero(buffer < -1)  # UTF-8 bytes of non-ASCII characters (not 0xFF)
     if len(high):
-        data = _fold_segments(data, high, _document_starts(strings))
+        data = _fold_segments(data, high, doc_starts)
     return data.translate(_BATCH_TABLE)
 
 
-def _utf8_column(texts: Texts) -> pa.Array:
-    if isinstance(texts, pa.ChunkedArray):
-        return texts.combine_chunks()
-    if isinstance(texts, pa.Array):
-        return texts
-    return pa.array(texts, type=pa.large_string())
-
-
-def _joined(strings: pa.Array) -> bytes:
-    """The documents' UTF-8 bytes, `_DOC_SEPARATOR` between them."""
-    values = strings.cast(pa.large_binary())
-    whole = pa.LargeListArray.from_arrays(pa.array([0, len(values)], pa.int64()), values)
-    return pc.binary_join(whole, pa.scalar(_DOC_SEPARATOR, pa.large_binary()))[0].as_py()
-
-
-def _document_starts(strings: pa.Array) -> np.ndarray:
-    """Where each document starts in `_joined(strings)`."""
-    lengths = pc.binary_length(strings).to_numpy().astype(np.int64)
-    return np.concatenate(([0], np.cumsum(lengths[:-1] + 1)))
+def _joined(texts: Texts) -> tuple[bytes, np.ndarray]:
+    """The documents' UTF-8 bytes, `_DOC_SEPARATOR` between them, and where each starts. An
+    Arrow column is joined by Arrow; Python strings are encoded here (`pa.array` would import
+    pandas, a third of a second, to check whether they are a pandas object)."""
+    if isinstance(texts, pa.Array | pa.ChunkedArray):
+        values = texts.cast(pa.large_binary())
+        if isinstance(values, pa.ChunkedArray):
+            values = values.combine_chunks()
+        whole = pa.LargeListArray.from_arrays(pa.array([0, len(values)], pa.int64()), values)
+        separator = pa.scalar(_DOC_SEPARATOR, pa.large_binary())
+        data = pc.binary_join(whole, separator)[0].as_py()
+        lengths = pc.binary_length(values).to_numpy()
+    else:
+        encoded = [text.encode("utf-8") for text in texts]
+        data = _DOC_SEPARATOR.join(encoded)
+        lengths = np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded))
+    return data, np.concatenate(([0], np.cumsum(lengths[:-1] + 1))).astype(np.int64)
 
 
 def _fold_segments(data: bytes, high: np.ndarray, doc_starts: np.ndarray) -> bytes:
