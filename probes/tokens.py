@@ -41,6 +41,26 @@ def mix64(values: np.ndarray) -> np.ndarray:
     return x
 
 
+def unmix64(values: np.ndarray) -> np.ndarray:
+    """The inverse of `mix64` (each xor-shift undone by repeating it, each odd multiplier by its
+    inverse modulo 2**64): lets an index filter values before they are mixed."""
+    x = _unshift(values, 31) * _MIX2_INVERSE
+    x = _unshift(x, 27) * _MIX1_INVERSE
+    return _unshift(x, 30)
+
+
+_MIX1_INVERSE = np.uint64(pow(int(_MIX1), -1, 2**64))
+_MIX2_INVERSE = np.uint64(pow(int(_MIX2), -1, 2**64))
+
+
+def _unshift(values: np.ndarray, shift: int) -> np.ndarray:
+    """x from `x ^ (x >> shift)`."""
+    x = values.copy()
+    for step in range(shift, 64, shift):
+        x ^= values >> np.uint64(step)
+    return x
+
+
 class _PowerTable:
     """base**i and base**-i modulo 2**64 for i < n, grown on demand and shared by all batches."""
 
@@ -154,16 +174,22 @@ class TokenBatch:
         return mix64(raw ^ (lengths.astype(np.uint64) * _LENGTH_SALT))
 
     def window_hashes(self, n: int) -> np.ndarray:
-        """Hash of the n words starting at every position, ignoring document boundaries.
+        """Hash of the n words starting at every position, ignoring document boundaries."""
+        return mix64(self._unmixed_windows(n))
+
+    def _unmixed_windows(self, n: int) -> np.ndarray:
+        """`window_hashes(n)` before the final `mix64`.
 
         Contiguous array arithmetic with no gathers, so it is the fast way to look n-grams up:
-        callers keep the hits that `within_doc` confirms (few) instead of filtering every start.
+        callers keep the hits that `within_doc` confirms (few) instead of filtering every start,
+        and `HashIndex.find(unmixed=True)` mixes only the few that pass its filter.
         """
         count = self.n_words - n + 1
         if count <= 0:
             return np.zeros(0, dtype=np.uint64)
         raw = (self._prefix[n:] - self._prefix[:count]) * _WORD_POWERS.inverses[:count]
-        return mix64(raw ^ np.uint64((n * int(_LENGTH_SALT)) % 2**64))
+        raw ^= np.uint64((n * int(_LENGTH_SALT)) % 2**64)
+        return raw
 
     def within_doc(self, starts: np.ndarray, n: int) -> np.ndarray:
         """Which n-word windows starting at `starts` lie inside one document."""
@@ -184,10 +210,9 @@ class TokenBatch:
 
     def lookup_ngrams(self, n: int, index: "HashIndex") -> tuple[np.ndarray, np.ndarray]:
         """(slots in `index`, start positions) of the n-grams inside a document that it holds."""
-        slots = index.lookup(self.window_hashes(n))
-        starts = np.flatnonzero(slots >= 0)
-        starts = starts[self.within_doc(starts, n)]
-        return slots[starts], starts
+        starts, slots = index.find(self._unmixed_windows(n), unmixed=True)
+        inside = self.within_doc(starts, n)
+        return slots[inside], starts[inside]
 
     def doc_hashes(self) -> np.ndarray:
         """Hash of each whole document (the span of all its words)."""
@@ -199,8 +224,8 @@ class HashIndex:
 
     The bitmap has about 32 slots per key, so ~97% of absent hashes are rejected by one byte
     lookup; only the rest pay for the binary search. `lookup` returns each hash's slot in
-    `keys` (sorted unique), or -1; `members` maps slots back to the positions of the hashes the
-    index was built from (several positions can share a hash).
+    `keys` (sorted unique), or -1; `find` only the hashes found; `members` maps slots back to
+    the positions of the hashes the index was built from (several positions can share a hash).
     """
 
     def __init__(self, hashes: np.ndarray) -> None:
@@ -210,21 +235,36 @@ class HashIndex:
         self._offsets = np.concatenate(([0], np.cumsum(counts))).astype(np.int64)
         bits = int(np.clip(np.ceil(np.log2(max(len(self.keys), 1) * 32)), 16, 27))
         self._shift = np.uint64(64 - bits)
-        self._bitmap = np.zeros(1 << bits, dtype=bool)
-        self._bitmap[self.keys >> self._shift] = True
+        self._bitmaps: dict[bool, np.ndarray] = {}
 
     def __len__(self) -> int:
         return len(self.keys)
 
+    def _bitmap(self, unmixed: bool) -> np.ndarray:
+        """The filter on the keys' top bits, or on those of `unmix64(keys)` (built on first use:
+        most indices are only ever queried one way)."""
+        if unmixed not in self._bitmaps:
+            bitmap = np.zeros(1 << (64 - int(self._shift)), dtype=bool)
+            bitmap[(unmix64(self.keys) if unmixed else self.keys) >> self._shift] = True
+            self._bitmaps[unmixed] = bitmap
+        return self._bitmaps[unmixed]
+
     def lookup(self, hashes: np.ndarray) -> np.ndarray:
         slots = np.full(len(hashes), -1, dtype=np.int64)
-        candidates = np.flatnonzero(self._bitmap[hashes >> self._shift])
-        if len(candidates) and len(self.keys):
-            values = hashes[candidates]
-            positions = np.minimum(np.searchsorted(self.keys, values), len(self.keys) - 1)
-            found = self.keys[positions] == values
-            slots[candidates[found]] = positions[found]
+        found, positions = self.find(hashes)
+        slots[found] = positions
         return slots
+
+    def find(self, hashes: np.ndarray, unmixed: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """(indices into `hashes`, slots in `keys`) of the hashes the index holds. `unmixed`:
+        `hashes` are values before `mix64` (the keys are mixed); only the few that pass the
+        filter are mixed, which spares a long scan the mixing of every n-gram."""
+        top = (hashes >> self._shift).view(np.intp)  # an index array numpy needs not convert
+        candidates = np.flatnonzero(self._bitmap(unmixed)[top])
+        values = mix64(hashes[candidates]) if unmixed else hashes[candidates]
+        positions = np.minimum(np.searchsorted(self.keys, values), len(self.keys) - 1)
+        found = self.keys[positions] == values  # no candidates when there are no keys
+        return candidates[found], positions[found]
 
     def members(self, slots: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """For each slot, every position whose hash it holds: (index into `slots`, position)."""

@@ -3,7 +3,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from auditor.normalize import tokenize
-from probes.tokens import HashIndex, TokenBatch
+from probes.tokens import HashIndex, TokenBatch, mix64, unmix64
 
 words = st.sampled_from(["a", "bb", "the", "cat", "sat", "mat", "über", "x" * 9, "y" * 17, "42"])
 docs = st.lists(st.lists(words, max_size=12).map(" ".join), min_size=1, max_size=6)
@@ -61,3 +61,9 @@ def test_window_hashes_agree_with_ngrams(texts: list[str], n: int) -> None:
     expected = {s for s, h in zip(starts.tolist(), hashes.tolist(), strict=True) if h in kept}
     assert set(found.tolist()) == expected
     assert (index.keys[slots] == batch.window_hashes(n)[found]).all()
+
+
+@given(st.lists(st.integers(0, 2**64 - 1), max_size=20))
+def test_unmix64_inverts_mix64(values: list[int]) -> None:
+    array = np.array(values, dtype=np.uint64)
+    assert unmix64(mix64(array)).tolist() == values == mix64(unmix64(array)).tolist()
