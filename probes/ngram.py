@@ -34,7 +34,7 @@ from probes.base import (
     Scan,
     TrainBatch,
 )
-from probes.tokens import HashIndex, TokenBatch
+from probes.tokens import SIEVE_WORDS, HashIndex, NgramSieve, TokenBatch
 
 
 def gpt3_n(lengths: np.ndarray, n: int, min_n: int) -> int:
@@ -87,7 +87,8 @@ class NgramProbe(Probe):
         self.lengths_ = lengths
         self.n_ = gpt3_n(lengths, self.n, min(self.min_n, self.n))
         self.item_n_ = np.minimum(lengths, self.n_)
-        self.tables_: dict[int, tuple[HashIndex, np.ndarray]] = {}
+        self.tables_: dict[int, HashIndex] = {}
+        self.sieves_: dict[int, NgramSieve | None] = {}
         self.item_slots_: list[tuple[int, np.ndarray]] = [(0, np.zeros(0, np.int64))] * len(lengths)
         for n in np.unique(self.item_n_[lengths >= self.min_words]):
             n = int(n)
@@ -101,6 +102,7 @@ class NgramProbe(Probe):
             for i in np.flatnonzero((self.item_n_ == n) & (lengths >= self.min_words)):
                 self.item_slots_[i] = (n, slots[bounds[i] : bounds[i + 1]])
             self.tables_[n] = index
+            self.sieves_[n] = NgramSieve(tokens, starts, n) if n > SIEVE_WORDS else None
         return self
 
     def describe(self, info: dict[str, Any]) -> str:
@@ -128,7 +130,7 @@ class NgramScan(Scan):
         tokens = batch.tokens
         hits = []
         for n, index in self.probe.tables_.items():
-            slots, positions = tokens.lookup_ngrams(n, index)
+            slots, positions = tokens.lookup_ngrams(n, index, self.probe.sieves_[n])
             slots, first = np.unique(slots, return_index=True)
             hits.append((n, slots, tokens.doc_of_word[positions[first]]))
         return hits

@@ -10,7 +10,9 @@ hashed with numpy alone, with no Python loop per word:
   its powers are invertible and `(P[end] - P[start]) * base**-start` is the span's hash wherever
   it stands), so any span's hash is O(1);
 - every hash goes through the splitmix64 finaliser, so hashes are well spread for bitmap filters
-  and for MinHash permutations.
+  and for MinHash permutations;
+- a batch is searched for long n-grams through a sieve (`NgramSieve`) that tests one position
+  in several, so most windows are never hashed in full.
 
 Hashes are 64-bit: for a benchmark of 10^5 n-grams against 10^10 training n-grams the expected
 number of false collisions is about 10^15 / 2**64 ≈ 5e-5.
@@ -177,8 +179,8 @@ class TokenBatch:
         """Hash of the n words starting at every position, ignoring document boundaries."""
         return mix64(self._unmixed_windows(n))
 
-    def _unmixed_windows(self, n: int) -> np.ndarray:
-        """`window_hashes(n)` before the final `mix64`.
+    def _unmixed_windows(self, n: int, step: int = 1) -> np.ndarray:
+        """`window_hashes(n)` before the final `mix64`, at every `step`-th position.
 
         Contiguous array arithmetic with no gathers, so it is the fast way to look n-grams up:
         callers keep the hits that `within_doc` confirms (few) instead of filtering every start,
@@ -187,7 +189,14 @@ class TokenBatch:
         count = self.n_words - n + 1
         if count <= 0:
             return np.zeros(0, dtype=np.uint64)
-        raw = (self._prefix[n:] - self._prefix[:count]) * _WORD_POWERS.inverses[:count]
+        every = slice(0, count, step)
+        raw = (self._prefix[n:][every] - self._prefix[every]) * _WORD_POWERS.inverses[every]
+        raw ^= np.uint64((n * int(_LENGTH_SALT)) % 2**64)
+        return raw
+
+    def _unmixed_spans(self, starts: np.ndarray, n: int) -> np.ndarray:
+        """`_unmixed_windows(n)` at the positions `starts` only."""
+        raw = (self._prefix[starts + n] - self._prefix[starts]) * _WORD_POWERS.inverses[starts]
         raw ^= np.uint64((n * int(_LENGTH_SALT)) % 2**64)
         return raw
 
@@ -208,15 +217,56 @@ class TokenBatch:
         starts = self.ngram_starts(n)
         return self.span_hashes(starts, n), starts
 
-    def lookup_ngrams(self, n: int, index: "HashIndex") -> tuple[np.ndarray, np.ndarray]:
-        """(slots in `index`, start positions) of the n-grams inside a document that it holds."""
-        starts, slots = index.find(self._unmixed_windows(n), unmixed=True)
+    def lookup_ngrams(
+        self, n: int, index: "HashIndex", sieve: "NgramSieve | None" = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(slots in `index`, start positions) of the n-grams inside a document that it holds;
+        with the `sieve` of the index's n-grams, only at the positions it lets through."""
+        if sieve is None:
+            starts, slots = index.find(self._unmixed_windows(n), unmixed=True)
+        else:
+            candidates = sieve.windows(self)
+            found, slots = index.find(self._unmixed_spans(candidates, n), unmixed=True)
+            starts = candidates[found]
         inside = self.within_doc(starts, n)
         return slots[inside], starts[inside]
 
     def doc_hashes(self) -> np.ndarray:
         """Hash of each whole document (the span of all its words)."""
         return self.span_hashes(self.doc_starts[:-1], self.doc_lengths)
+
+
+SIEVE_WORDS = 8
+"""Length of the k-grams an `NgramSieve` tests (at most n): shorter k-grams let through more
+windows that do not match (more common phrases), longer ones are tested at more positions."""
+
+
+class NgramSieve:
+    """Where in a batch an n-gram of a given set can start, found by testing one position in
+    `step`: those of the batch's windows to look up, a few per hit instead of every position.
+
+    Each n-word window holds the k-gram (k = n - step + 1) at the one multiple of `step` among
+    its first `step` positions. If the window is one of the set's n-grams, that k-gram is one of
+    the k-grams at offsets 0 .. step - 1 of the set's n-grams, which the sieve indexes. So the
+    k-grams at every `step`-th position are looked up, and only the windows around a hit are
+    candidates: every window that can equal an n-gram of the set is among them.
+    """
+
+    def __init__(self, tokens: "TokenBatch", starts: np.ndarray, n: int) -> None:
+        """The sieve of the n-grams of `tokens` starting at `starts`."""
+        self.step = max(1, n - SIEVE_WORDS + 1)
+        self.k = n - self.step + 1
+        spans = (np.asarray(starts)[:, None] + np.arange(self.step)).ravel()
+        self.index = HashIndex(tokens.span_hashes(spans, self.k))
+
+    def windows(self, tokens: "TokenBatch") -> np.ndarray:
+        """Ascending start positions of the windows of `tokens` that may hold one of the set's
+        n-grams (windows may cross documents, as with `window_hashes`)."""
+        n = self.k + self.step - 1
+        tested, _ = self.index.find(tokens._unmixed_windows(self.k, self.step), unmixed=True)
+        before = np.arange(-self.step + 1, 1)  # window starts whose k-gram is at a tested position
+        starts = (tested[:, None] * self.step + before).ravel()
+        return starts[(starts >= 0) & (starts <= tokens.n_words - n)]
 
 
 class HashIndex:

@@ -3,7 +3,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from auditor.normalize import tokenize
-from probes.tokens import HashIndex, TokenBatch, mix64, unmix64
+from probes.tokens import HashIndex, NgramSieve, TokenBatch, mix64, unmix64
 
 words = st.sampled_from(["a", "bb", "the", "cat", "sat", "mat", "über", "x" * 9, "y" * 17, "42"])
 docs = st.lists(st.lists(words, max_size=12).map(" ".join), min_size=1, max_size=6)
@@ -67,3 +67,18 @@ def test_window_hashes_agree_with_ngrams(texts: list[str], n: int) -> None:
 def test_unmix64_inverts_mix64(values: list[int]) -> None:
     array = np.array(values, dtype=np.uint64)
     assert unmix64(mix64(array)).tolist() == values == mix64(unmix64(array)).tolist()
+
+
+few_words = st.lists(st.sampled_from(["a", "b", "über"]), max_size=40).map(" ".join)
+
+
+@given(st.lists(few_words, min_size=1, max_size=5), st.integers(1, 16), st.integers(1, 3))
+def test_sieve_lets_every_indexed_ngram_through(texts: list[str], n: int, every: int) -> None:
+    batch = TokenBatch.from_texts(texts)
+    hashes, starts = batch.ngrams(n)
+    index = HashIndex(hashes[::every])
+    sieve = NgramSieve(batch, starts[::every], n)
+    slots, found = batch.lookup_ngrams(n, index, sieve)
+    expected_slots, expected = batch.lookup_ngrams(n, index)
+    assert found.tolist() == expected.tolist() and slots.tolist() == expected_slots.tolist()
+    assert set(starts[::every].tolist()) <= set(found.tolist())
