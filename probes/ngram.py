@@ -96,8 +96,9 @@ class NgramProbe(Probe):
             item = tokens.doc_of_word[starts]
             keep = (self.item_n_[item] == n) & (lengths[item] >= self.min_words)
             starts, item = starts[keep], item[keep]
-            index = HashIndex(tokens.span_hashes(starts, n))
-            slots = index.lookup(tokens.span_hashes(starts, n))
+            hashes = tokens.span_hashes(starts, n)
+            index = HashIndex(hashes)
+            slots = index.lookup(hashes)
             bounds = np.searchsorted(item, np.arange(len(lengths) + 1))
             for i in np.flatnonzero((self.item_n_ == n) & (lengths >= self.min_words)):
                 self.item_slots_[i] = (n, slots[bounds[i] : bounds[i + 1]])
@@ -149,22 +150,24 @@ class NgramScan(Scan):
             length = int(probe.lengths_[i])
             docs = self.first_doc[n][slots] if len(slots) else np.zeros(0, np.int64)
             matched = docs >= 0
-            any_hit += bool(matched.any())
+            if not matched.any():  # most items: nothing covered, no evidence to look for
+                coverages.append(0.0)
+                items.append(ItemScore(0.0, probe.dirty <= 0.0, None))
+                continue
+            any_hit += 1
             covered = np.zeros(length + 1, dtype=np.int64)
             np.add.at(covered, np.flatnonzero(matched), 1)
             np.add.at(covered, np.flatnonzero(matched) + n, -1)
             covered = np.cumsum(covered[:length]) > 0
             coverage = float(covered.mean()) if length else 0.0
             coverages.append(coverage)
-            match = None
-            if matched.any():
-                start, run = longest_true_run(covered)
-                in_run = matched[start : max(start + run - n + 1, start + 1)]
-                run_docs = docs[start : start + len(in_run)][in_run]
-                values, counts = np.unique(run_docs, return_counts=True)
-                doc = int(values[np.argmax(counts)])
-                words = tokenize(probe.texts_[i])[start : start + run]
-                match = Match(doc, self.ids[doc], " ".join(words))
+            start, run = longest_true_run(covered)
+            in_run = matched[start : max(start + run - n + 1, start + 1)]
+            run_docs = docs[start : start + len(in_run)][in_run]
+            values, counts = np.unique(run_docs, return_counts=True)
+            doc = int(values[np.argmax(counts)])
+            words = tokenize(probe.texts_[i])[start : start + run]
+            match = Match(doc, self.ids[doc], " ".join(words))
             items.append(ItemScore(coverage, coverage >= probe.dirty, match))
         coverages = np.asarray(coverages)
         return probe.result(

@@ -256,8 +256,10 @@ class NgramSieve:
         """The sieve of the n-grams of `tokens` starting at `starts`."""
         self.step = max(1, n - SIEVE_WORDS + 1)
         self.k = n - self.step + 1
-        spans = (np.asarray(starts)[:, None] + np.arange(self.step)).ravel()
-        self.index = HashIndex(tokens.span_hashes(spans, self.k))
+        covered = np.zeros(tokens.n_words, dtype=bool)  # each k-gram once, however many n-grams
+        for offset in range(self.step):
+            covered[np.asarray(starts) + offset] = True
+        self.index = HashIndex(tokens.span_hashes(np.flatnonzero(covered), self.k))
 
     def windows(self, tokens: "TokenBatch") -> np.ndarray:
         """Ascending start positions of the windows of `tokens` that may hold one of the set's
@@ -281,8 +283,12 @@ class HashIndex:
     def __init__(self, hashes: np.ndarray) -> None:
         hashes = np.asarray(hashes, dtype=np.uint64)
         self._order = np.argsort(hashes, kind="stable")
-        self.keys, counts = np.unique(hashes[self._order], return_counts=True)
-        self._offsets = np.concatenate(([0], np.cumsum(counts))).astype(np.int64)
+        ordered = hashes[self._order]
+        new = np.ones(len(ordered), dtype=bool)  # np.unique would sort the sorted hashes again
+        new[1:] = ordered[1:] != ordered[:-1]
+        first = np.flatnonzero(new)
+        self.keys = ordered[first]
+        self._offsets = np.append(first, len(ordered)).astype(np.int64)
         bits = int(np.clip(np.ceil(np.log2(max(len(self.keys), 1) * 32)), 16, 27))
         self._shift = np.uint64(64 - bits)
         self._bitmaps: dict[bool, np.ndarray] = {}
