@@ -111,20 +111,22 @@ class TokenBatch:
         Words are maximal runs of bytes above 0x20 (normalised text holds only letters, digits,
         marks, spaces and the newline separators). Each word is read as little-endian 8-byte
         windows straight from the buffer (an unaligned uint64 view with a 1-byte stride), masked
-        to its length and mixed, so the per-byte work is one comparison.
+        to its length and mixed, so the per-byte work is one comparison. Positions below are
+        offsets into `data` (the buffer has one newline before it): `take` gathers the unaligned
+        windows twice as fast as indexing, which numpy does one unaligned element at a time.
         """
-        padded = b"\n" + data + b"\n" + bytes(8)
+        padded = b"".join((b"\n", data, b"\n", bytes(8)))
         buffer = np.frombuffer(padded, dtype=np.uint8)[: len(data) + 2]
         is_word = buffer > _SPACE
-        boundaries = np.flatnonzero(is_word[1:] != is_word[:-1]) + 1
+        boundaries = np.flatnonzero(is_word[1:] != is_word[:-1])
         starts, ends = boundaries[0::2], boundaries[1::2]
         lengths = ends - starts
         windows = np.ndarray(
-            shape=(len(buffer),), dtype="<u8", buffer=padded, offset=0, strides=(1,)
+            shape=(len(data) + 1,), dtype="<u8", buffer=padded, offset=1, strides=(1,)
         )
-        word_hashes = windows[starts]
+        word_hashes = windows.take(starts)
         word_hashes &= _LOW_BYTES[np.minimum(lengths, 8)]
-        word_hashes ^= lengths.astype(np.uint64) * _LENGTH_SALT
+        word_hashes ^= lengths.view(np.uint64) * _LENGTH_SALT
         word_hashes *= _MIX1  # odd multiplier then xor-shift: a bijection, so no new collisions
         word_hashes ^= word_hashes >> np.uint64(29)
         long_words = np.flatnonzero(lengths > 8)
@@ -135,7 +137,7 @@ class TokenBatch:
             word_hashes[long_words] = mix64(word_hashes[long_words] ^ piece)
             chunk += 8
             long_words = long_words[lengths[long_words] > chunk]
-        separators = np.flatnonzero(buffer[1:-1] == _NEWLINE) + 1
+        separators = np.flatnonzero(buffer[1:-1] == _NEWLINE)
         doc_starts = np.searchsorted(starts, separators)
         doc_starts = np.concatenate(([0], doc_starts, [len(starts)])).astype(np.int64)
         if len(doc_starts) != n_docs + 1:
