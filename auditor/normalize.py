@@ -112,13 +112,27 @@ def _fold_segments(data: bytes, high: np.ndarray, doc_starts: np.ndarray) -> byt
     )
     starts = np.maximum(high[first] - 1, doc_starts[doc[first]]).tolist()
     ends = (np.append(high[first[1:] - 1], high[-1]) + 1).tolist()
-    folded = _fold_pieces([data[start:end] for start, end in zip(starts, ends, strict=True)])
-    parts, done = [], 0
-    for start, end, piece in zip(starts, ends, folded, strict=True):
-        parts += (data[done:start], piece)
-        done = end
-    parts.append(data[done:])
+    kept = zip([0, *ends], [*starts, len(data)], strict=True)
+    parts: list[bytes] = [b""] * (2 * len(starts) + 1)
+    parts[0::2] = [data[end:start] for end, start in kept]
+    parts[1::2] = _folded_pieces([data[a:b] for a, b in zip(starts, ends, strict=True)])
     return b"".join(parts)
+
+
+_FOLDED: dict[bytes, bytes] = {}
+"""Pieces folded before (cleared past `_FOLDED_MAX`): most non-ASCII text in a corpus is a few
+characters (quotes, dashes, symbols, accented letters) after the same few ASCII characters."""
+_FOLDED_MAX = 1 << 16
+
+
+def _folded_pieces(pieces: list[bytes]) -> list[bytes]:
+    """`_fold_pieces` of `pieces`, the ones folded before from `_FOLDED`."""
+    if len(_FOLDED) > _FOLDED_MAX:
+        _FOLDED.clear()
+    new = list({piece for piece in pieces if piece not in _FOLDED})
+    if new:
+        _FOLDED.update(zip(new, _fold_pieces(new), strict=True))
+    return [_FOLDED[piece] for piece in pieces]
 
 
 def _fold_pieces(pieces: list[bytes]) -> list[bytes]:
