@@ -133,7 +133,7 @@ class NgramScan(Scan):
         for n, index in self.probe.tables_.items():
             slots, positions = tokens.lookup_ngrams(n, index, self.probe.sieves_[n])
             slots, first = np.unique(slots, return_index=True)
-            hits.append((n, slots, tokens.doc_of_word[positions[first]]))
+            hits.append((n, slots, tokens.doc_of(positions[first])))
         return hits
 
     def absorb(self, batch: TrainBatch, prepared) -> None:

@@ -202,6 +202,11 @@ class TokenBatch:
         raw ^= np.uint64((n * int(_LENGTH_SALT)) % 2**64)
         return raw
 
+    def doc_of(self, positions: np.ndarray) -> np.ndarray:
+        """The document of each word position, by binary search in `doc_starts`: for a few
+        positions, cheaper than building `doc_of_word`, which holds every word's."""
+        return np.searchsorted(self.doc_starts, positions, side="right") - 1
+
     def within_doc(self, starts: np.ndarray, n: int) -> np.ndarray:
         """Which n-word windows starting at `starts` lie inside one document."""
         doc = self.doc_of_word
@@ -230,7 +235,7 @@ class TokenBatch:
             candidates = sieve.windows(self)
             found, slots = index.find(self._unmixed_spans(candidates, n), unmixed=True)
             starts = candidates[found]
-        inside = self.within_doc(starts, n)
+        inside = self.doc_of(starts) == self.doc_of(starts + n - 1)  # few: no doc_of_word
         return slots[inside], starts[inside]
 
     def doc_hashes(self) -> np.ndarray:

@@ -82,3 +82,10 @@ def test_sieve_lets_every_indexed_ngram_through(texts: list[str], n: int, every:
     expected_slots, expected = batch.lookup_ngrams(n, index)
     assert found.tolist() == expected.tolist() and slots.tolist() == expected_slots.tolist()
     assert set(starts[::every].tolist()) <= set(found.tolist())
+
+
+@given(docs)
+def test_doc_of_agrees_with_doc_of_word(texts: list[str]) -> None:
+    batch = TokenBatch.from_texts(texts)
+    positions = np.arange(batch.n_words)
+    assert batch.doc_of(positions).tolist() == batch.doc_of_word.tolist()
