@@ -89,19 +89,29 @@ def _joined(texts: Texts) -> tuple[bytes, np.ndarray]:
     """The documents' UTF-8 bytes, `_DOC_SEPARATOR` between them, and where each starts. An
     Arrow column is joined by Arrow; Python strings are encoded here (`pa.array` would import
     pandas, a third of a second, to check whether they are a pandas object)."""
-    if isinstance(texts, pa.Array | pa.ChunkedArray):
-        values = texts.cast(pa.large_binary())
-        if isinstance(values, pa.ChunkedArray):
-            values = values.combine_chunks()
-        whole = pa.LargeListArray.from_arrays(pa.array([0, len(values)], pa.int64()), values)
-        separator = pa.scalar(_DOC_SEPARATOR, pa.large_binary())
-        data = pc.binary_join(whole, separator)[0].as_py()
-        lengths = pc.binary_length(values).to_numpy()
+    if isinstance(texts, pa.ChunkedArray):
+        texts = texts.chunk(0) if texts.num_chunks == 1 else texts.combine_chunks()
+    if isinstance(texts, pa.Array):
+        data, lengths = _arrow_joined(texts)
     else:
         encoded = [text.encode("utf-8") for text in texts]
         data = _DOC_SEPARATOR.join(encoded)
         lengths = np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded))
     return data, np.concatenate(([0], np.cumsum(lengths[:-1] + 1))).astype(np.int64)
+
+
+def _arrow_joined(column: pa.Array) -> tuple[bytes, np.ndarray]:
+    """`_joined` of a string column, and the documents' lengths in bytes. The column is viewed
+    as binary (the separator is not UTF-8) with the same offset width, so nothing is converted
+    before the join's one copy."""
+    if pa.types.is_large_string(column.type) or pa.types.is_large_binary(column.type):
+        binary, lists, offset = pa.large_binary(), pa.LargeListArray, np.int64
+    else:
+        binary, lists, offset = pa.binary(), pa.ListArray, np.int32
+    values = column.view(binary)
+    whole = lists.from_arrays(np.array([0, len(values)], dtype=offset), values)
+    data = pc.binary_join(whole, pa.scalar(_DOC_SEPARATOR, binary))[0].as_py()
+    return data, pc.binary_length(values).to_numpy()
 
 
 def _fold_segments(data: bytes, high: np.ndarray, doc_starts: np.ndarray) -> bytes:

@@ -68,3 +68,4 @@ def test_batch_reads_arrow_columns_like_python_strings(docs: list[str], cut: int
     )
     assert normalize_batch(column) == normalize_batch(docs)
     assert normalize_batch(pa.array(["x"] + docs).slice(1)) == normalize_batch(docs)
+    assert normalize_batch(pa.array(docs, pa.large_string())) == normalize_batch(docs)
