@@ -90,7 +90,7 @@ class Corpus:
         wanted = sorted(set(rows))
         if not wanted:
             return {}
-        texts = self.dataset.select(wanted).select_columns(["text"])["text"][:]
+        texts = self._arrow_rows[wanted].column("text").to_pylist()  # no select(): no fingerprint
         return dict(zip(wanted, texts, strict=True))
 
     def column(self, name: str) -> list | None:
