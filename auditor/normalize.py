@@ -77,12 +77,18 @@ def normalize_batch(texts: Texts) -> bytes:
     nothing before it; the ASCII character itself stays in the segment, so a combining mark after
     it still composes with it). Property-tested against `normalize` on text built to break this.
     """
+    return normalized_documents(texts)[0]
+
+
+def normalized_documents(texts: Texts) -> tuple[bytes, np.ndarray]:
+    """`normalize_batch(texts)`, and the offset where each document starts in it: known from the
+    join, so the hashing engine need not search the buffer for the separators."""
     data, doc_starts = _joined(texts)
     buffer = np.frombuffer(data, dtype=np.int8)
     high = np.flatnonzero(buffer < -1)  # UTF-8 bytes of non-ASCII characters (not 0xFF)
     if len(high):
-        data = _fold_segments(data, high, doc_starts)
-    return data.translate(_BATCH_TABLE)
+        data, doc_starts = _fold_segments(data, high, doc_starts)
+    return data.translate(_BATCH_TABLE), doc_starts
 
 
 def _joined(texts: Texts) -> tuple[bytes, np.ndarray]:
@@ -114,8 +120,11 @@ def _arrow_joined(column: pa.Array) -> tuple[bytes, np.ndarray]:
     return data, pc.binary_length(values).to_numpy()
 
 
-def _fold_segments(data: bytes, high: np.ndarray, doc_starts: np.ndarray) -> bytes:
-    """`data` with each segment around its non-ASCII bytes `high` replaced by its `_fold`."""
+def _fold_segments(
+    data: bytes, high: np.ndarray, doc_starts: np.ndarray
+) -> tuple[bytes, np.ndarray]:
+    """`data` with each segment around its non-ASCII bytes `high` replaced by its `_fold`, and
+    the documents' starts moved by the change in length of the segments before them."""
     doc = np.searchsorted(doc_starts, high, side="right") - 1
     first = np.flatnonzero(
         np.concatenate(([True], (np.diff(high) > _SEGMENT_GAP) | (doc[1:] != doc[:-1])))
@@ -123,10 +132,13 @@ def _fold_segments(data: bytes, high: np.ndarray, doc_starts: np.ndarray) -> byt
     starts = np.maximum(high[first] - 1, doc_starts[doc[first]]).tolist()
     ends = (np.append(high[first[1:] - 1], high[-1]) + 1).tolist()
     kept = zip([0, *ends], [*starts, len(data)], strict=True)
+    folded = _folded_pieces([data[a:b] for a, b in zip(starts, ends, strict=True)])
     parts: list[bytes] = [b""] * (2 * len(starts) + 1)
     parts[0::2] = [data[end:start] for end, start in kept]
-    parts[1::2] = _folded_pieces([data[a:b] for a, b in zip(starts, ends, strict=True)])
-    return b"".join(parts)
+    parts[1::2] = folded
+    growth = np.fromiter(map(len, folded), np.int64, len(folded)) - np.subtract(ends, starts)
+    moved = np.concatenate(([0], np.cumsum(growth)))[np.searchsorted(ends, doc_starts, "right")]
+    return b"".join(parts), doc_starts + moved
 
 
 _FOLDED: dict[bytes, bytes] = {}

@@ -23,7 +23,7 @@ from functools import cached_property
 
 import numpy as np
 
-from auditor.normalize import Texts, normalize_batch
+from auditor.normalize import Texts, normalized_documents
 
 _WORD_BASE = 0x9E3779B97F4A7C15
 _LENGTH_SALT = np.uint64(0xD6E8FEB86659FD93)
@@ -102,11 +102,15 @@ class TokenBatch:
     @classmethod
     def from_texts(cls, texts: Texts) -> "TokenBatch":
         """Normalise and hash `texts` (Python strings or an Arrow string column)."""
-        return cls.from_buffer(normalize_batch(texts), len(texts))
+        data, doc_bytes = normalized_documents(texts)
+        return cls.from_buffer(data, len(texts), doc_bytes)
 
     @classmethod
-    def from_buffer(cls, data: bytes, n_docs: int) -> "TokenBatch":
-        """Build from `normalize_batch` output: documents separated by newlines.
+    def from_buffer(
+        cls, data: bytes, n_docs: int, doc_bytes: np.ndarray | None = None
+    ) -> "TokenBatch":
+        """Build from `normalize_batch` output: documents separated by newlines, each starting
+        at offset `doc_bytes` (searched for when not given).
 
         Words are maximal runs of bytes above 0x20 (normalised text holds only letters, digits,
         marks, spaces and the newline separators). Each word is read as little-endian 8-byte
@@ -137,8 +141,9 @@ class TokenBatch:
             word_hashes[long_words] = mix64(word_hashes[long_words] ^ piece)
             chunk += 8
             long_words = long_words[lengths[long_words] > chunk]
-        separators = np.flatnonzero(buffer[1:-1] == _NEWLINE)
-        doc_starts = np.searchsorted(starts, separators)
+        if doc_bytes is None:
+            doc_bytes = np.flatnonzero(buffer[:-1] == _NEWLINE)  # a newline's index: next offset
+        doc_starts = np.searchsorted(starts, doc_bytes[1:])
         doc_starts = np.concatenate(([0], doc_starts, [len(starts)])).astype(np.int64)
         if len(doc_starts) != n_docs + 1:
             raise ValueError(f"buffer holds {len(doc_starts) - 1} documents, expected {n_docs}")

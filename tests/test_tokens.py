@@ -2,7 +2,7 @@ import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
-from auditor.normalize import tokenize
+from auditor.normalize import normalize_batch, tokenize
 from probes.tokens import HashIndex, NgramSieve, TokenBatch, mix64, unmix64
 
 words = st.sampled_from(["a", "bb", "the", "cat", "sat", "mat", "über", "x" * 9, "y" * 17, "42"])
@@ -89,3 +89,14 @@ def test_doc_of_agrees_with_doc_of_word(texts: list[str]) -> None:
     batch = TokenBatch.from_texts(texts)
     positions = np.arange(batch.n_words)
     assert batch.doc_of(positions).tolist() == batch.doc_of_word.tolist()
+
+
+folding = st.text(alphabet="ab .’ﬁßİ\u0301\n", max_size=60)  # folds that change lengths
+
+
+@given(st.lists(st.one_of(st.text(max_size=30), folding), min_size=1, max_size=6))
+def test_document_starts_from_normalisation_match_the_separators(texts: list[str]) -> None:
+    given_starts = TokenBatch.from_texts(texts)
+    searched = TokenBatch.from_buffer(normalize_batch(texts), len(texts))
+    assert given_starts.doc_starts.tolist() == searched.doc_starts.tolist()
+    assert given_starts.word_hashes.tolist() == searched.word_hashes.tolist()
