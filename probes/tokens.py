@@ -63,6 +63,29 @@ def _unshift(values: np.ndarray, shift: int) -> np.ndarray:
     return x
 
 
+def _hash_words(padded: bytes, starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """The hash of the word at each offset `starts` (of `lengths` bytes) in `padded[1:]`.
+
+    Each word is read as little-endian 8-byte windows straight from the buffer (an unaligned
+    uint64 view with a one-byte stride), masked to its length and mixed. `take` gathers the
+    windows twice as fast as indexing, which numpy does one unaligned element at a time.
+    """
+    windows = np.ndarray((len(padded) - 9,), dtype="<u8", buffer=padded, offset=1, strides=(1,))
+    hashes = windows.take(starts)
+    hashes &= _LOW_BYTES.take(lengths, mode="clip")  # clip: lengths past 8 keep all 8 bytes
+    hashes ^= lengths.view(np.uint64) * _LENGTH_SALT
+    hashes *= _MIX1  # odd multiplier then xor-shift: a bijection, so no new collisions
+    hashes ^= hashes >> np.uint64(29)
+    long_words, chunk = np.flatnonzero(lengths > 8), 8
+    while len(long_words):
+        rest = _LOW_BYTES.take(lengths[long_words] - chunk, mode="clip")
+        piece = windows[starts[long_words] + chunk] & rest
+        hashes[long_words] = mix64(hashes[long_words] ^ piece)
+        chunk += 8
+        long_words = long_words[lengths[long_words] > chunk]
+    return hashes
+
+
 class _PowerTable:
     """base**i and base**-i modulo 2**64 for i < n, grown on demand and shared by all batches."""
 
@@ -113,40 +136,20 @@ class TokenBatch:
         at offset `doc_bytes` (searched for when not given).
 
         Words are maximal runs of bytes above 0x20 (normalised text holds only letters, digits,
-        marks, spaces and the newline separators). Each word is read as little-endian 8-byte
-        windows straight from the buffer (an unaligned uint64 view with a 1-byte stride), masked
-        to its length and mixed, so the per-byte work is one comparison. Positions below are
-        offsets into `data` (the buffer has one newline before it): `take` gathers the unaligned
-        windows twice as fast as indexing, which numpy does one unaligned element at a time.
+        marks, spaces and the newline separators), found with one comparison per byte; their
+        boundaries are offsets into `data` (the buffer has one newline before it).
         """
         padded = b"".join((b"\n", data, b"\n", bytes(8)))
         buffer = np.frombuffer(padded, dtype=np.uint8)[: len(data) + 2]
         is_word = buffer > _SPACE
-        boundaries = np.flatnonzero(is_word[1:] != is_word[:-1])
-        starts, ends = boundaries[0::2], boundaries[1::2]
-        lengths = ends - starts
-        windows = np.ndarray(
-            shape=(len(data) + 1,), dtype="<u8", buffer=padded, offset=1, strides=(1,)
-        )
-        word_hashes = windows.take(starts)
-        word_hashes &= _LOW_BYTES[np.minimum(lengths, 8)]
-        word_hashes ^= lengths.view(np.uint64) * _LENGTH_SALT
-        word_hashes *= _MIX1  # odd multiplier then xor-shift: a bijection, so no new collisions
-        word_hashes ^= word_hashes >> np.uint64(29)
-        long_words = np.flatnonzero(lengths > 8)
-        chunk = 8
-        while len(long_words):
-            rest = np.minimum(lengths[long_words] - chunk, 8)
-            piece = windows[starts[long_words] + chunk] & _LOW_BYTES[rest]
-            word_hashes[long_words] = mix64(word_hashes[long_words] ^ piece)
-            chunk += 8
-            long_words = long_words[lengths[long_words] > chunk]
+        boundaries = np.flatnonzero(is_word[1:] != is_word[:-1])  # word starts and ends, in turn
         if doc_bytes is None:
             doc_bytes = np.flatnonzero(buffer[:-1] == _NEWLINE)  # a newline's index: next offset
-        doc_starts = np.searchsorted(starts, doc_bytes[1:])
-        doc_starts = np.concatenate(([0], doc_starts, [len(starts)])).astype(np.int64)
+        doc_starts = np.searchsorted(boundaries, doc_bytes[1:]) // 2  # (no word spans a newline)
+        doc_starts = np.concatenate(([0], doc_starts, [len(boundaries) // 2])).astype(np.int64)
         if len(doc_starts) != n_docs + 1:
             raise ValueError(f"buffer holds {len(doc_starts) - 1} documents, expected {n_docs}")
+        word_hashes = _hash_words(padded, boundaries[0::2], boundaries[1::2] - boundaries[0::2])
         return cls(word_hashes=word_hashes, doc_starts=doc_starts)
 
     @property
