@@ -172,8 +172,10 @@ class TokenBatch:
     def _prefix(self) -> np.ndarray:
         n = self.n_words
         _WORD_POWERS.ensure(n + 1)
-        prefix = np.zeros(n + 1, dtype=np.uint64)
-        np.cumsum(self.word_hashes * _WORD_POWERS.powers[:n], out=prefix[1:])
+        prefix = np.empty(n + 1, dtype=np.uint64)  # filled in place: no zeroed memory, no temporary
+        prefix[0] = 0
+        np.multiply(self.word_hashes, _WORD_POWERS.powers[:n], out=prefix[1:])
+        np.cumsum(prefix[1:], out=prefix[1:])
         return prefix
 
     def span_hashes(self, starts: np.ndarray, lengths: np.ndarray | int) -> np.ndarray:
