@@ -126,7 +126,8 @@ class Corpus:
 
     @cached_property
     def _arrow_rows(self) -> "datasets.Dataset":
-        """The in-memory dataset's batch columns, sliced as Arrow tables (no conversion)."""
+        """The dataset's batch columns as Arrow tables (no conversion): the batches of an
+        in-memory corpus, and the rows `texts_at` reads."""
         return self.dataset.with_format("arrow", columns=self._batch_columns)
 
     def describe(self) -> dict[str, object]:

@@ -67,7 +67,7 @@ def normalize_batch(texts: Texts) -> bytes:
 
     Within a document, words are separated by runs of spaces (the hashing engine treats a run as
     one separator). This is the hot path of a corpus scan, so it works on the UTF-8 bytes of the
-    whole batch, joined by Arrow, and touches Python strings only where the text is not ASCII:
+    whole batch (an Arrow column joined by Arrow) and decodes only where the text is not ASCII:
     the bytes around each cluster of non-ASCII characters go through `_fold` together (one call
     per batch), and one byte-table translation folds the ASCII bytes of everything.
 

@@ -145,31 +145,9 @@ class NgramScan(Scan):
 
     def finish(self) -> ProbeResult:
         probe = self.probe
-        items, coverages, any_hit = [], [], 0
-        for i, (n, slots) in enumerate(probe.item_slots_):
-            length = int(probe.lengths_[i])
-            docs = self.first_doc[n][slots] if len(slots) else np.zeros(0, np.int64)
-            matched = docs >= 0
-            if not matched.any():  # most items: nothing covered, no evidence to look for
-                coverages.append(0.0)
-                items.append(ItemScore(0.0, probe.dirty <= 0.0, None))
-                continue
-            any_hit += 1
-            covered = np.zeros(length + 1, dtype=np.int64)
-            np.add.at(covered, np.flatnonzero(matched), 1)
-            np.add.at(covered, np.flatnonzero(matched) + n, -1)
-            covered = np.cumsum(covered[:length]) > 0
-            coverage = float(covered.mean()) if length else 0.0
-            coverages.append(coverage)
-            start, run = longest_true_run(covered)
-            in_run = matched[start : max(start + run - n + 1, start + 1)]
-            run_docs = docs[start : start + len(in_run)][in_run]
-            values, counts = np.unique(run_docs, return_counts=True)
-            doc = int(values[np.argmax(counts)])
-            words = tokenize(probe.texts_[i])[start : start + run]
-            match = Match(doc, self.ids[doc], " ".join(words))
-            items.append(ItemScore(coverage, coverage >= probe.dirty, match))
-        coverages = np.asarray(coverages)
+        items = [self._score(i, n, slots) for i, (n, slots) in enumerate(probe.item_slots_)]
+        coverages = np.array([item.score for item in items])
+        any_hit = sum(item.match is not None for item in items)
         return probe.result(
             items,
             info={
@@ -186,6 +164,27 @@ class NgramScan(Scan):
                 "any_collision": any_hit,
             },
         )
+
+    def _score(self, i: int, n: int, slots: np.ndarray) -> ItemScore:
+        """Item `i`'s coverage by the n-grams (`slots`) found in training, and its evidence."""
+        probe = self.probe
+        docs = self.first_doc[n][slots] if len(slots) else np.zeros(0, np.int64)
+        matched = docs >= 0
+        if not matched.any():  # most items: nothing covered, no evidence to look for
+            return ItemScore(0.0, probe.dirty <= 0.0, None)
+        length = int(probe.lengths_[i])
+        covered = np.zeros(length + 1, dtype=np.int64)
+        np.add.at(covered, np.flatnonzero(matched), 1)
+        np.add.at(covered, np.flatnonzero(matched) + n, -1)
+        covered = np.cumsum(covered[:length]) > 0
+        coverage = float(covered.mean()) if length else 0.0
+        start, run = longest_true_run(covered)
+        in_run = matched[start : max(start + run - n + 1, start + 1)]
+        run_docs = docs[start : start + len(in_run)][in_run]
+        values, counts = np.unique(run_docs, return_counts=True)
+        doc = int(values[np.argmax(counts)])
+        words = " ".join(tokenize(probe.texts_[i])[start : start + run])
+        return ItemScore(coverage, coverage >= probe.dirty, Match(doc, self.ids[doc], words))
 
 
 def longest_true_run(mask: np.ndarray) -> tuple[int, int]:
