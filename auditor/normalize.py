@@ -148,13 +148,18 @@ _FOLDED_MAX = 1 << 16
 
 
 def _folded_pieces(pieces: list[bytes]) -> list[bytes]:
-    """`_fold_pieces` of `pieces`, the ones folded before from `_FOLDED`."""
-    if len(_FOLDED) > _FOLDED_MAX:
-        _FOLDED.clear()
-    new = list({piece for piece in pieces if piece not in _FOLDED})
+    """`_fold_pieces` of `pieces`, the ones folded before from `_FOLDED`. The answer is built from
+    what this call read and folded, not read back from the cache, which another worker thread
+    may clear meanwhile."""
+    folds = {piece: _FOLDED.get(piece, b"") for piece in set(pieces)}  # a fold is never empty
+    new = [piece for piece, fold in folds.items() if not fold]
     if new:
-        _FOLDED.update(zip(new, _fold_pieces(new), strict=True))
-    return [_FOLDED[piece] for piece in pieces]
+        if len(_FOLDED) > _FOLDED_MAX:
+            _FOLDED.clear()
+        fresh = dict(zip(new, _fold_pieces(new), strict=True))
+        _FOLDED.update(fresh)
+        folds.update(fresh)
+    return [folds[piece] for piece in pieces]
 
 
 def _fold_pieces(pieces: list[bytes]) -> list[bytes]:

@@ -4,6 +4,7 @@ import pyarrow as pa
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
+from auditor import normalize as normalize_module
 from auditor.normalize import normalize, normalize_batch, tokenize
 
 texts = st.text(max_size=80)
@@ -69,3 +70,11 @@ def test_batch_reads_arrow_columns_like_python_strings(docs: list[str], cut: int
     assert normalize_batch(column) == normalize_batch(docs)
     assert normalize_batch(pa.array(["x"] + docs).slice(1)) == normalize_batch(docs)
     assert normalize_batch(pa.array(docs, pa.large_string())) == normalize_batch(docs)
+
+
+def test_batch_folds_the_same_when_the_fold_cache_is_cleared(monkeypatch) -> None:
+    monkeypatch.setattr(normalize_module, "_FOLDED_MAX", 1)  # cleared on almost every batch
+    docs = ["café ’x’", "naïve – ok", "ﬁn Straße", "café ’x’"]
+    for _ in range(3):
+        joined = normalize_batch(docs).decode("utf-8").split("\n")
+        assert [" ".join(part.split()) for part in joined] == [normalize(doc) for doc in docs]
