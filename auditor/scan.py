@@ -8,7 +8,8 @@ once; the main thread folds the results in, in batch order, so the result is the
 the number of workers. When every probe of the pass says its `prepare` is safe in a forked
 process (`Probe.process_safe`: hashing and lookups, no torch), the workers are processes (on
 platforms that fork), so the GIL-held normalisation runs on every core; they inherit the fitted
-probes and the corpus, receive row ranges and send back only the prepared outputs. Otherwise
+probes and the corpus, receive row ranges and send back only the prepared outputs, and this
+process prepares its share of the batches itself (one process per core in all). Otherwise
 (an encoder in the pass) they are threads, as numpy and torch release the GIL. Probes that need
 nothing from the training data (kind `model`) are fitted and finished without a pass, so an
 audit without training data still runs them. Where the `prepare` step and the encoder run is
@@ -16,6 +17,7 @@ the pass's `Engine`: `LocalEngine` here (the default), `auditor.scan_ray.RayEngi
 cluster; whichever it is, the `absorb` step stays here, in batch order.
 """
 
+import itertools
 import multiprocessing
 import os
 from collections import deque
@@ -39,7 +41,7 @@ DEFAULT_BATCH_SIZE = 1024
 """Training items per batch: 1,024 measured fastest (256-2,048) for the n-gram scan."""
 WORKERS = max(1, min(4, os.cpu_count() or 1))
 PROCESSES = max(1, min(8, os.cpu_count() or 1))
-"""Worker processes of a pass whose probes are all `process_safe`."""
+"""Processes preparing a pass whose probes are all `process_safe`: this one and the rest forked."""
 BATCH_FEATURES = FEATURES - {"model", "reference"}
 """Features computed from a training batch (the rest come through the fit context)."""
 
@@ -110,9 +112,9 @@ def run_probes(
     engine: Engine | None = None,
 ) -> list[ProbeResult]:
     """Fit every probe on `bench`, stream `train` through them once, return their results.
-    `processes`: worker processes when every probe is process-safe (default `PROCESSES`; 1:
-    threads); `engine`: where the encoder and the `prepare` step run (default
-    `LocalEngine(processes)`)."""
+    `processes`: processes preparing batches (this one and forked workers) when every probe is
+    process-safe (default `PROCESSES`; 1: threads); `engine`: where the encoder and the `prepare`
+    step run (default `LocalEngine(processes)`)."""
     context = context or FitContext()
     check_requirements(probes, context, train is not None)
     progress = on_progress or (lambda stage, done, total: None)
@@ -151,6 +153,18 @@ def _prepare_rows(start: int, size: int) -> list:
     return prepared(batch, scans, features)
 
 
+class _Here:
+    """A batch this process prepares itself, when its result is first asked for: by then the
+    workers are busy with batches submitted after it, so they and this process compute at once
+    (and one process fewer is forked, with its start-up and its batches' round trips)."""
+
+    def __init__(self, batch: TrainBatch, scans: list, features: frozenset[str]) -> None:
+        self.batch, self.scans, self.features = batch, scans, features
+
+    def result(self) -> list:
+        return prepared(self.batch, self.scans, self.features)
+
+
 def prepared(batch: TrainBatch, scans: list, features: frozenset[str]) -> list:
     """Every scan's `prepare` of `batch`, in scan order (tokenised once for all of them)."""
     if "tokens" in features:
@@ -159,12 +173,13 @@ def prepared(batch: TrainBatch, scans: list, features: frozenset[str]) -> list:
 
 
 class LocalEngine:
-    """This machine: forked worker processes when every probe of the pass is process-safe (on
-    platforms that fork), else threads."""
+    """This machine: this process and forked workers when every probe of the pass is
+    process-safe (on platforms that fork), else threads."""
 
     def __init__(self, processes: int | None = None) -> None:
         self.processes = processes
-        """Worker processes of a process-safe pass (default `PROCESSES`; 1: threads)."""
+        """Processes preparing a process-safe pass, this one included (default `PROCESSES`; 1:
+        threads)."""
 
     @contextmanager
     def encoding(self, context: FitContext, probes: Sequence[Probe]) -> Iterator[FitContext]:
@@ -180,15 +195,19 @@ class LocalEngine:
         )
         processes = (PROCESSES if self.processes is None else self.processes) if forked else 1
 
+        turns = itertools.count()
+
         def submit(rows: CorpusBatch, batch: TrainBatch) -> Pending:
-            if processes > 1:
-                return pool.submit(_prepare_rows, batch.start, len(batch))
-            return pool.submit(prepared, batch, scans, features)
+            if processes == 1:
+                return pool.submit(prepared, batch, scans, features)
+            if next(turns) % processes == processes - 1:  # one batch in `processes` stays here
+                return _Here(batch, scans, features)
+            return pool.submit(_prepare_rows, batch.start, len(batch))
 
         if processes > 1:
             _FORKED.update(train=train, scans=scans, features=features)
             fork = multiprocessing.get_context("fork")
-            pool: Executor = ProcessPoolExecutor(processes, mp_context=fork)
+            pool: Executor = ProcessPoolExecutor(processes - 1, mp_context=fork)
         else:
             pool = ThreadPoolExecutor(max_workers=WORKERS)
         try:
