@@ -31,6 +31,7 @@ _DEEP = "[" * 100_000 + "]" * 100_000
 
 FILES: dict[str, bytes | str] = {
     "good.jsonl": '{"text": "a b c d", "label": "x"}\n{"text": "e f g h", "label": "y"}\n',
+    "choices_int.jsonl": '{"text": "Which is it?", "choices": 3}\n',
     "cut.jsonl.gz": _GZ[: len(_GZ) // 2],
     "crc.jsonl.gz": _GZ[:-8] + b"\0" * 8,
     "secret_gzip.jsonl": _GZ,
@@ -117,6 +118,8 @@ CASES = [
     ("gzip-bad-crc", OVERLAP + ["{crc.jsonl.gz}"], ["crc.jsonl.gz", "CRC"]),
     ("gzip-without-suffix", OVERLAP + ["{secret_gzip.jsonl}"], ["secret_gzip.jsonl", ".gz"]),
     ("lone-surrogate", OVERLAP + ["{surrogate.jsonl}"], ["surrogate.jsonl:1", "\\ud800"]),
+    ("choices-not-a-list", OVERLAP + ["{choices_int.jsonl}"],
+     ["choices_int.jsonl:1", "'choices' holds int", "a list"]),
     ("deep-nesting-jsonl", OVERLAP + ["{deep.jsonl}"], ["deep.jsonl:1", "nested too deeply"]),
     ("deep-nesting-json", OVERLAP + ["{deep.json}"], ["deep.json", "nested too deeply"]),
     ("5000-digit-label", OVERLAP + ["{huge_int.jsonl}"], ["huge_int.jsonl:1", "too long"]),

@@ -99,8 +99,20 @@ def _append(columns: dict[str, list], record: dict, mapping: FieldMap, where: st
     columns["label"].append(_label(record, mapping, where))
     answer = fields.optional_value(record, mapping.answer)
     columns["answer"].append(None if answer is None else fields.as_text(answer))
+    columns["choices"].append(_choices(record, mapping, where))
+
+
+def _choices(record: dict, mapping: FieldMap, where: str) -> list[str] | None:
     choices = fields.optional_value(record, mapping.choices)
-    columns["choices"].append(None if choices is None else [str(c) for c in choices])
+    if choices is None:
+        return None
+    if not isinstance(choices, list):
+        raise InputError(
+            f"{where}: the choices field {mapping.choices!r} holds {type(choices).__name__}, "
+            "not a list of answer options. Give each item a list, or point the card's "
+            "choices_field at one."
+        )
+    return [str(choice) for choice in choices]
 
 
 def _chunk(columns: dict[str, list], filled: dict[str, bool]) -> pa.Table:
