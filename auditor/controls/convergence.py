@@ -11,10 +11,10 @@ from typing import Any
 import numpy as np
 
 RULE = (
-    "a run has converged when early stopping ended it (no validation gain for `patience` "
-    "validations) or when its best validation came before the last quarter of its steps; a run "
-    "that used its whole step budget (or was stopped by --max-minutes) with its best validation "
-    "in the last quarter was still improving"
+    "a run has converged when early stopping ended it (no new best of its smoothed validation "
+    "curve, the trailing mean of its last validations, for `patience` validations) or when that "
+    "best came before the last quarter of its steps; a run that used its whole step budget (or "
+    "was stopped by --max-minutes) with its best in the last quarter was still improving"
 )
 FALLING = 0.02
 """Training loss still falls when it dropped by more than this share over the last validations."""
@@ -49,5 +49,6 @@ def diagnose(summary: dict[str, Any], patience: int) -> dict[str, Any]:
         "val_slope_end": _slope([point["val"] for point in tail], epochs),
         "train_loss_end": losses[-1] if losses else None,
         "train_loss_falling": bool(loss_drop > FALLING),
+        "kept": summary.get("kept"),
         "rule": RULE,
     }

@@ -22,10 +22,11 @@ from safetensors.torch import load_model as load_weights
 from auditor import __version__
 from auditor.cache import atomic_write_text, default_cache_dir
 from auditor.controls import selfpretrain, training
+from auditor.controls.checkpoints import describe
 from auditor.controls.convergence import RULE, diagnose
 from auditor.controls.data import training_data
 from auditor.controls.plan import PRETRAIN_FIELDS, ControlPlan
-from auditor.controls.search import successive_halving
+from auditor.controls.search import rank, successive_halving
 from auditor.controls.training import Progress, silent
 from auditor.corpus import Corpus
 from auditor.embeddings import resolve_device
@@ -160,8 +161,8 @@ def prepare_control(
 
 
 def choose_rate(search: list[dict[str, Any]]) -> float:
-    """The learning rate with the best validation score; the earlier (smaller) one on a tie."""
-    return max(search, key=lambda row: row["best_val"])["learning_rate"]
+    """The learning rate of a whole grid's runs that successive halving would rank first."""
+    return rank({row["learning_rate"]: row for row in search})[0]
 
 
 def run_control(
@@ -221,7 +222,9 @@ def run_control(
         checkpoint=str(setup.folder / "checkpoint"),
         convergence={"converged": all(run["converged"] for run in runs),
                      "train_loss_falling": any(run["train_loss_falling"] for run in runs),
-                     "rule": RULE, "runs": runs},
+                     "rule": RULE, "runs": runs,
+                     "selection": describe(plan.validations_per_epoch, plan.smoothing,
+                                           plan.patience)},
         provenance=_provenance(plan, train, bench),
     )  # fmt: skip
     atomic_write_text(done, json.dumps(asdict(outcome), indent=1, default=str))
@@ -236,7 +239,7 @@ def _key(plan: ControlPlan, train: Corpus, bench: Corpus, spec: TaskSpec) -> str
     settings = {name: value for name, value in asdict(plan).items()
                 if plan.init == "selfpretrained" or name not in PRETRAIN_FIELDS}  # fmt: skip
     identity = {
-        "cache": 2,  # 2: learning rates searched by successive halving, convergence recorded
+        "cache": 3,  # 3: smoothed early stopping and averaged checkpoints; 2: successive halving
         "plan": settings, "train": train.fingerprint, "bench": bench.fingerprint,
         "task": asdict(spec), "base": str(path), "weights": [w.stat().st_size for w in weights],
         "labels": train.column("label"),

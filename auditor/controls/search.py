@@ -1,8 +1,8 @@
 """Choosing a control's learning rate by successive halving (Jamieson & Talwalkar 2016).
 
 Every rate of the grid trains one rung (its first validation period); the better half by best
-validation so far (ties to the smaller rate) trains on to twice the steps, and so on until one
-rate is left, which trains to its own end (early stopping or the budget's cap). A run that
+validation so far (ties to the lower training loss) trains on to twice the steps, and so on until
+one rate is left, which trains to its own end (early stopping or the budget's cap). A run that
 stopped early keeps its best validation in the ranking. The losers' runs stop where they were
 dropped, so the search costs about one full run plus a few rungs instead of one full run per
 rate; the search table records how far each rate trained and where it was dropped.
@@ -16,9 +16,19 @@ Train = Callable[..., dict[str, Any]]
 """`train(lr, until=None) -> summary` (a `ControlSetup.train` with its seed bound)."""
 
 
-def _rank(summaries: dict[float, dict[str, Any]]) -> list[float]:
-    """Rates best first by best validation; the smaller rate first on a tie."""
-    return sorted(summaries, key=lambda lr: (-summaries[lr]["best_val"], lr))
+def rank(summaries: dict[float, dict[str, Any]]) -> list[float]:
+    """Rates best first by best (smoothed) validation; on a tie, the one whose training loss is
+    lower at its last validation, then the smaller rate. Ties are common at the first rung,
+    where a scratch model at every rate may still predict the majority class (SST-2 at the
+    old quick budget: both rates at 0.50), and the training loss then tells which rate is
+    learning."""
+
+    def key(lr: float) -> tuple[float, float, float]:
+        curve = summaries[lr]["curve"]
+        loss = curve[-1]["train_loss"] if curve else float("inf")
+        return -summaries[lr]["best_val"], loss if math.isfinite(loss) else float("inf"), lr
+
+    return sorted(summaries, key=key)
 
 
 def successive_halving(rates: tuple[float, ...], train: Train) -> tuple[float, list[dict]]:
@@ -30,7 +40,7 @@ def successive_halving(rates: tuple[float, ...], train: Train) -> tuple[float, l
     rung = {lr: 0 for lr in alive}
     level = 0
     while len(alive) > 1:
-        keep = _rank({lr: summaries[lr] for lr in alive})[: math.ceil(len(alive) / 2)]
+        keep = rank({lr: summaries[lr] for lr in alive})[: math.ceil(len(alive) / 2)]
         for lr in alive:
             if lr not in keep:
                 rung[lr] = level

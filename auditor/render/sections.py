@@ -118,11 +118,9 @@ def converged(convergence: dict) -> str:
     """A control's convergence in a few words."""
     if not convergence:
         return "—"
-    if convergence["converged"]:
-        return "yes"
     last = convergence["runs"][-1] if convergence.get("runs") else {}
     where = f": best at step {last['best_step']} of {last['steps']}" if last else ""
-    return f"no{where}, still improving"
+    return f"yes{where}" if convergence["converged"] else f"no{where}, still improving"
 
 
 # -- overlap ---------------------------------------------------------------------------------
