@@ -113,9 +113,10 @@ def attribute(
     seed: int = 0,
 ) -> Attribution:
     """`controls` gives each control's convergence (`converged`, `train_loss_falling`, as
-    `controls.convergence.diagnose` reads them); the shares a short-trained control feeds become
-    bounds (`BOUNDS`). `residual_by_construction`: the candidate is the pretrained control
-    itself, so its residual is zero however long that control trains: never a bound."""
+    `controls.convergence.diagnose` reads them, and `sample` when it trained on part of the
+    data); the shares a short-trained or sampled control feeds become bounds (`BOUNDS`).
+    `residual_by_construction`: the candidate is the pretrained control itself, so its residual
+    is zero however long that control trains: never a bound."""
     n = len(scores.candidate)
     rng = np.random.default_rng(seed)
     every = np.arange(n)
@@ -144,8 +145,11 @@ def attribute(
             shares[name] = Estimate(value=numerator(point) / (a_x - chance), low=low, high=high,
                                     items=n)  # fmt: skip
     converged = _converged(controls or {}, accuracy, chance)
+    sampled = {name: state["sample"] for name, state in (controls or {}).items()
+               if state.get("sample")}  # fmt: skip
+    full = {name: ok and name not in sampled for name, ok in converged.items()}
     if shares is not None:
-        for name, bound in _bounds(converged, residual_by_construction).items():
+        for name, bound in _bounds(full, residual_by_construction).items():
             if name in shares:
                 shares[name].bound = bound
     flags = np.zeros(n, dtype=bool) if flagged is None else np.asarray(flagged, dtype=bool)
@@ -163,7 +167,7 @@ def attribute(
         chance=chance, confidence=confidence, bootstrap=bootstrap, accuracy=accuracy,
         shares=shares, undefined=undefined, undefined_replicates=undefined_share,
         clean=clean, flagged=dirty, typicality_quintiles=quintiles, converged=converged,
-        verdict=[],
+        sampled=sampled, verdict=[],
     )  # fmt: skip
     result.verdict = verdict(result, settle=_what_settles(controls or {}))
     return result
@@ -199,13 +203,14 @@ def _numerators(accuracy: dict, chance: float) -> dict:
 
 
 def _converged(controls: dict[str, dict], accuracy: dict[str, Estimate], chance: float):
-    """Each control's verdict as the shares read it: not converged by its curve's rule, or
-    sitting within its interval of chance while its training loss still falls."""
+    """Each control's verdict as the shares read it: not converged by its curve's rule, or not
+    above chance (its interval reaches down to chance, or lies below it) while its training loss
+    still falls: a model still learning has not shown what it can fit."""
     verdicts = {}
     for name, state in controls.items():
         estimate = accuracy[name]
-        at_chance = estimate.low is not None and estimate.low <= chance <= estimate.high
-        short = not state.get("converged", False) or (at_chance and state["train_loss_falling"])
+        not_above = estimate.low is not None and estimate.low <= chance
+        short = not state.get("converged", False) or (not_above and state["train_loss_falling"])
         verdicts[name] = not short
     return verdicts
 
@@ -215,7 +220,8 @@ BOUNDS = {
     "selfpretrained": {"training_text": "lower", "external_transfer": "upper"},
     "pretrained": {"transfer": "lower", "external_transfer": "lower", "residual": "upper"},
 }
-"""A control trained longer can only score higher (its best validation was still rising), so a
+"""A control trained longer, or on all the training data rather than a sample, can only score
+higher (its best validation was still rising; more data of the distribution to fit), so a
 short scratch control understates fitting and overstates what comes after it; a short
 self-pretrained control understates what the training text teaches and overstates external
 transfer; a short pretrained control understates transfer and overstates the residual. Two short
@@ -264,6 +270,37 @@ def _split_sentence(s: dict[str, Estimate], a: dict[str, Estimate]) -> str:
     return line
 
 
+def _sampled_sentence(samples: dict[str, dict[str, int]], names: list[str]) -> str:
+    """Why converged controls trained on a sample still leave the shares as bounds."""
+    which = " and ".join(CONTROL_WORDS[name] for name in names)
+    counts = sorted({(samples[name]["items"], samples[name]["of"]) for name in names})
+    told = ", ".join(f"{items:,} of {of:,}" for items, of in counts)
+    return (
+        f"The {which} control{'s' if len(names) > 1 else ''} trained on a sample of the "
+        f"training data ({told} items, the budget's cap): on all of it a control scores higher, "
+        "so these shares are bounds, not estimates; `--budget full` trains on every item."
+    )
+
+
+def _below_chance(accuracy: dict[str, Estimate], chance: float) -> list[str]:
+    """A sentence for each control whose whole interval lies below chance: it learned something
+    from the training data that misleads on the benchmark, so the share it feeds is not what
+    fitting the distribution gives a sound model, and the user should look at the labels."""
+    lines = []
+    for name, words in CONTROL_WORDS.items():
+        estimate = accuracy.get(name)
+        if estimate is None or estimate.high is None or estimate.high >= chance:
+            continue
+        lines.append(
+            f"The {words} control scores below chance ({estimate.value:.1%} "
+            f"[{estimate.low:.1%}, {estimate.high:.1%}] vs {chance:.1%}): what it learned from "
+            "the training data misleads on this benchmark (a label distribution unlike the "
+            "benchmark's, or labels that mean different things in the two files), so the shares "
+            "it feeds measure that mismatch, not distribution fitting; check the labels first."
+        )
+    return lines
+
+
 def verdict(result: Attribution, settle: str) -> list[str]:
     """A few plain sentences derived from the numbers (no fixed prose); `settle` says what
     would let a short control converge."""
@@ -286,10 +323,15 @@ def verdict(result: Attribution, settle: str) -> list[str]:
         if short:
             lines.append(
                 f"The {' and '.join(short)} control{'s' if len(short) > 1 else ''} had not "
-                "converged (still improving when the step or time budget ended, or at chance "
-                f"while the training loss still fell), so these shares are bounds, not estimates; "
+                "converged (still improving when the step or time budget ended, or not above "
+                f"chance while the training loss still fell), so these shares are bounds, not "
+                f"estimates; "
                 f"{settle}."
             )
+        lines.extend(_below_chance(a, result.chance))
+        sampled = [name for name in result.sampled if result.converged.get(name, True)]
+        if sampled:
+            lines.append(_sampled_sentence(result.sampled, sampled))
         widths = [e.high - e.low for e in s.values() if e.low is not None and e.high is not None]
         if widths and max(widths) > 1.0:
             lines.append(

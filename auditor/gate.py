@@ -129,11 +129,10 @@ def _values(report: RunReport) -> dict[str, float | None]:
         **values,
         "max_flagged_fraction": overlap.summary.fraction,
         "max_exact_duplicates": verbatim.flagged if verbatim else None,
-        # a lower bound says nothing about how high fitting really is: no value to compare
-        "max_fitting_share": fitting.high if fitting and fitting.bound != "lower" else None,
+        # a lower (or unknown-way) bound says nothing about how high fitting really is
+        "max_fitting_share": fitting.high if fitting and fitting.bound in (None, "upper") else None,
         "require_converged_controls": (
-            sum(not ok for ok in attribution.converged.values())
-            if attribution.converged else None
+            sum(not ok for ok in attribution.converged.values()) if attribution.converged else None
         ),
         "max_clean_gap": None if clean is None else report.candidate.accuracy - clean,
         "max_drift_score": drift.statistic if drift else None,
@@ -158,7 +157,8 @@ MEANINGS = {
 
 WHY_NO_VALUE = {
     "max_fitting_share": "no upper bound on the fitting share: the shares are undefined, or a "
-    "control had not converged so fitting is only a lower bound",
+    "control had not converged or trained on a sample (the quick budget), so fitting is only "
+    "bounded below or either way; --budget full trains on every item",
     "require_converged_controls": "the report records no convergence verdicts",
     "max_membership_fraction": "no membership flags: the candidate is not a causal LM, or no "
     "reference model was available (pass --reference MODEL or --train DATA)",

@@ -26,16 +26,18 @@ from pydantic import BaseModel, Field, model_validator
 
 from auditor import __version__
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 """2: report kinds, probe kinds/methods/thresholds, typed shift tests, evidence texts;
 3: the overlap verdict's calibration; 4: membership reports, runs without training data;
 5: the self-pretrained control (`controls.selfpretrained`, `accuracy.selfpretrained`) and the
 split of transfer it measures (shares `training_text` and `external_transfer`), and the
-controls' selection rule in their convergence record."""
-READABLE_VERSIONS = (4, 5)
-"""What `audit render` and `audit gate` read: a version-4 report is a version-5 one without the
-self-pretrained control (every key added since is optional), so reports saved by the previous
-release still render and gate."""
+controls' selection rule in their convergence record; 6: `attribution.sampled` (and each
+control's `convergence.sample`): controls that trained on a sample of the training data, whose
+shares are bounds."""
+READABLE_VERSIONS = (4, 5, 6)
+"""What `audit render` and `audit gate` read: a version-4 report is a version-6 one without the
+self-pretrained control and the samples (every key added since is optional), so reports saved by
+earlier releases still render and gate."""
 
 EXCERPT_CHARS = 400
 """Longest dataset text a report carries per item (trimmed around the matched span)."""
@@ -306,8 +308,9 @@ class Estimate(BaseModel):
     high: float | None = None
     items: int = 0
     bound: Literal["lower", "upper", "unknown"] | None = None
-    """Set when a control behind the number had not converged: the true share is at least
-    ("lower") or at most ("upper") the value, or either way ("unknown")."""
+    """Set when a control behind the number had not converged, or trained on a sample of the
+    training data: the true share is at least ("lower") or at most ("upper") the value, or
+    either way ("unknown")."""
 
 
 class Attribution(BaseModel):
@@ -324,6 +327,10 @@ class Attribution(BaseModel):
     typicality_quintiles: dict[str, list[Estimate]]
     converged: dict[str, bool] = {}
     """Each control's convergence verdict (`controls.convergence.RULE`), as the shares read it."""
+    sampled: dict[str, dict[str, int]] = {}
+    """The controls that trained on a sample of the training data (the quick budget's cap):
+    `items` of `of`. On all of it they would score higher, so the shares they feed are bounds
+    like a short control's."""
     verdict: list[str]
 
 

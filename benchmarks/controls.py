@@ -13,6 +13,8 @@ at once. Every run checkpoints into the control's cache folder, so an interrupte
 continues where it stopped when started again with the same arguments.
 
     python -m benchmarks.controls [--budget full] [--seeds 3] [--device auto] [--jobs 8]
+        [--json OUT] [--compare OTHER.json]   # fitting shares beside another run's
+    python -m benchmarks.controls --results OUT --compare OTHER.json   # no training
 
 The README's table came from `python -m benchmarks.controls --device cuda --jobs 20` on one H100
 with the CUDA MPS daemon running (`nvidia-cuda-mps-control -d`), in about 3.5 minutes.
@@ -143,6 +145,10 @@ def main() -> None:
                         help="validation split seed (1234: the README's measured figures)")
     parser.add_argument("--cache-dir", default=None, help="where controls are cached")
     parser.add_argument("--json", type=Path, default=None, help="write every result here")
+    parser.add_argument("--results", type=Path, default=None,
+                        help="a finished run's --json: print its tables instead of training")
+    parser.add_argument("--compare", type=Path, default=None,
+                        help="another run's --json: print both fitting shares side by side")
     args = parser.parse_args()
     args_json = json.dumps(vars(args), default=str)
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -166,7 +172,9 @@ def main() -> None:
         if args.json:
             atomic_write_text(args.json, json.dumps(results, indent=1, default=str))
 
-    if args.jobs > 1:
+    if args.results:
+        results = json.loads(args.results.read_text())
+    elif args.jobs > 1:
         _in_parallel(args, args_json, report)
     else:
         for name in args.benchmarks:
@@ -178,6 +186,34 @@ def main() -> None:
     for row in sorted(results["controls"], key=lambda r: (r["benchmark"], r["init"])):
         print("| {benchmark} | {init} | {accuracy:.3f} | {std:.3f} | {learning_rate:g} | "
               "{majority:.3f} |".format(**row))  # fmt: skip
+    if args.compare:
+        compare(results["controls"], args.compare)
+
+
+def fitting_shares(controls: list[dict]) -> dict[str, float]:
+    """Each benchmark's fitting share with the pretrained control as the candidate (a base
+    model with no head is scored as its fine-tuned self, as in `make demo`):
+    (scratch - chance) / (pretrained - chance)."""
+    accuracy = {(row["benchmark"], row["init"]): row["accuracy"] for row in controls}
+    shares = {}
+    for name in {row["benchmark"] for row in controls}:
+        if {(name, "scratch"), (name, "pretrained")} <= accuracy.keys():
+            chance = _data(name)[2].chance
+            gain = accuracy[name, "pretrained"] - chance
+            shares[name] = (accuracy[name, "scratch"] - chance) / gain
+    return shares
+
+
+def compare(ours: list[dict], other_path: Path) -> None:
+    """The fitting shares beside those of another run of this script (e.g. the full budget's
+    `benchmarks/results/controls-h100.json`), and their difference."""
+    mine = fitting_shares(ours)
+    other = fitting_shares(json.loads(other_path.read_text())["controls"])
+    print(f"\n| benchmark | fitting share (this run) | fitting share ({other_path.name}) | "
+          "difference |\n| --- | --- | --- | --- |")  # fmt: skip
+    for name in sorted(mine.keys() & other.keys()):
+        here, there = mine[name], other[name]
+        print(f"| {name} | {here:.3f} | {there:.3f} | {here - there:+.3f} |")
 
 
 if __name__ == "__main__":

@@ -37,7 +37,7 @@ def test_overlap_json_contract(train_file: Path, tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
     assert report == json.loads(out.read_text())
-    assert report["schema_version"] == 5 and report["report"] == "overlap"
+    assert report["schema_version"] == 6 and report["report"] == "overlap"
     assert report["bench"]["items"] == 1821 and report["train"]["items"] == 320
     assert set(report["probes"]) == {"exact", "ngram", "minhash"}
     assert len(report["items"]) == 1821
@@ -78,7 +78,7 @@ def test_shift_json_contract(tmp_path: Path) -> None:
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
-    assert report["schema_version"] == 5 and report["report"] == "shift"
+    assert report["schema_version"] == 6 and report["report"] == "shift"
     assert set(report["tests"]) == {"mmd", "c2st", "typicality", "labels", "lexical"}
     for test in report["tests"].values():
         assert {"statistic", "statistic_label", "p_value", "params", "verdict"} <= set(test)

@@ -71,6 +71,15 @@ def test_controls_train_and_save_predictions(both_controls) -> None:
         config = json.loads((Path(result.checkpoint) / "config.json").read_text())
         assert list(config["id2label"].values()) == ["ABBR", "DESC", "ENTY", "HUM", "LOC", "NUM"]
         assert (Path(result.checkpoint) / "model.safetensors").is_file()
+        assert result.convergence["sample"] is None  # 400 items, under the quick cap of 2,000
+
+
+def test_a_control_capped_to_a_sample_records_it(trec, bert, tmp_path) -> None:
+    train, bench, _ = trec
+    capped = plan(bert, "scratch", learning_rates=(1e-3,), max_train_items=200, max_steps=2)
+    result = run_control(capped, train, bench, task_of(bench, train), cache_dir=tmp_path)
+    assert result.convergence["sample"] == {"items": 200, "of": 400}
+    assert result.train_items + result.val_items == 200
 
 
 def test_scratch_and_pretrained_differ_only_in_init_and_chosen_rate(both_controls, bert) -> None:

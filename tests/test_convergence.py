@@ -94,6 +94,49 @@ def test_a_scratch_control_at_chance_with_falling_loss_is_not_trusted() -> None:
     assert settled.shares["fitting"].bound is None  # at chance with a flat loss: a real zero
 
 
+def test_a_control_below_chance_is_named_and_untrusted_while_still_learning() -> None:
+    """A scratch control at 10% on a 6-way task (chance 16.7%): still learning, it is not
+    converged; settled there, the report says its shares measure a label mismatch."""
+    data = scores(400, {"candidate": 0.6, "scratch": 0.1, "pretrained": 0.6})
+    learning = {"converged": True, "train_loss_falling": True}
+    ok = {"converged": True, "train_loss_falling": False}
+    result = attribute(data, 1 / 6, controls={"scratch": learning, "pretrained": ok},
+                       bootstrap=200)  # fmt: skip
+    assert result.converged == {"scratch": False, "pretrained": True}
+    assert result.shares["fitting"].bound == "lower"
+    settled = attribute(data, 1 / 6, controls={"scratch": ok, "pretrained": ok}, bootstrap=200)
+    assert settled.converged == {"scratch": True, "pretrained": True}
+    below = [line for line in settled.verdict if "below chance" in line]
+    assert len(below) == 1 and below[0].startswith("The scratch control scores below chance")
+    assert "10.0% [" in below[0] and "vs 16.7%" in below[0]
+    above = attribute(scores(400, {"candidate": 0.6, "scratch": 0.3, "pretrained": 0.6}), 1 / 6,
+                      controls={"scratch": ok, "pretrained": ok}, bootstrap=200)  # fmt: skip
+    assert not any("below chance" in line for line in above.verdict)
+
+
+def test_controls_trained_on_a_sample_make_the_shares_bounds() -> None:
+    """A quick budget's sample of a large training set: converged on the sample, a control
+    still understates what fitting all of the data gives, so its shares are bounds."""
+    data = scores(1000, {"candidate": 0.9, "scratch": 0.7, "pretrained": 0.85})
+    ok = {"converged": True, "train_loss_falling": False}
+    sampled = {**ok, "sample": {"items": 2000, "of": 67349}}
+    result = attribute(data, 0.5, controls={"scratch": sampled, "pretrained": sampled},
+                       bootstrap=200)  # fmt: skip
+    assert result.converged == {"scratch": True, "pretrained": True}
+    assert result.sampled == {"scratch": {"items": 2000, "of": 67349}} | {
+        "pretrained": {"items": 2000, "of": 67349}}
+    shares = result.shares
+    assert shares["fitting"].bound == "lower" and shares["transfer"].bound == "unknown"
+    assert shares["residual"].bound == "upper"
+    assert "at least 50%" in result.verdict[0]
+    line = next(line for line in result.verdict if "sample" in line)
+    assert "scratch and pretrained controls" in line and "2,000 of 67,349 items" in line
+    assert "--budget full" in line
+    whole = attribute(data, 0.5, controls={"scratch": ok, "pretrained": ok}, bootstrap=200)
+    assert whole.sampled == {} and all(s.bound is None for s in whole.shares.values())
+    assert not any("sample" in line for line in whole.verdict)
+
+
 @pytest.fixture(scope="module")
 def trec(tmp_path_factory):
     folder = tmp_path_factory.mktemp("trec")
@@ -150,8 +193,9 @@ def test_successive_halving_trains_less_and_picks_the_clearly_best_rate(trec, tm
                                    epochs=3, max_steps=None, patience=10)  # fmt: skip
     spec = task_of(bench, train)
     halving = prepare_control(plan, train, bench, spec, cache_dir=tmp_path / "sh")
-    chosen, search = successive_halving(rates, lambda lr, until=None: halving.train(lr, 0,
-                                                                                   until=until))
+    chosen, search = successive_halving(
+        rates, lambda lr, until=None: halving.train(lr, 0, until=until)
+    )
     grid = prepare_control(plan, train, bench, spec, cache_dir=tmp_path / "grid")
     full = [{"learning_rate": lr, **grid.train(lr, 0)} for lr in rates]
     assert chosen == choose_rate(full) == 3e-3
@@ -183,3 +227,20 @@ def test_the_default_policy_does_not_fail_an_easy_to_fit_task() -> None:
 
     rules = load_policy(DEFAULT_POLICY).rules.model_dump(exclude_none=True)
     assert "max_fitting_share" not in rules and rules["require_converged_controls"] is True
+
+
+@pytest.mark.parametrize(("bound", "status"), [(None, "PASS"), ("upper", "PASS"),
+                                               ("lower", "WARN"), ("unknown", "WARN")])  # fmt: skip
+def test_the_gate_compares_the_fitting_share_only_when_it_is_bounded_above(
+    tmp_path, bound, status
+) -> None:
+    """A fitting share bounded below, or either way (controls trained on a sample), gives the
+    max_fitting_share rule no upper value: a warning, never a pass on an understated share."""
+    report = json.loads(GOLDEN.read_text())
+    report["attribution"]["shares"]["fitting"].update(value=0.1, low=0.05, high=0.2, bound=bound)
+    path = tmp_path / "report.json"
+    path.write_text(json.dumps(report))
+    policy = tmp_path / "policy.toml"
+    policy.write_text("[rules]\nmax_fitting_share = 0.5\n")
+    result = CliRunner().invoke(app, ["gate", str(path), "--policy", str(policy)])
+    assert f"{status} max_fitting_share" in result.stdout, result.stdout

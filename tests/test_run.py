@@ -60,7 +60,7 @@ def base_run(data):
 def test_run_report_for_a_base_model(base_run) -> None:
     result, out = base_run
     report = json.loads(out.read_text())
-    assert report["schema_version"] == 5 and report["provenance"]["version"]
+    assert report["schema_version"] == 6 and report["provenance"]["version"]
     assert report["candidate"]["how"].startswith("a base model")
     assert report["candidate"]["accuracy"] == report["controls"]["pretrained"]["accuracy"]
     attribution = report["attribution"]
@@ -105,9 +105,10 @@ def test_run_with_a_self_pretrained_control_splits_transfer(data, tmp_path) -> N
     report = json.loads((tmp_path / "r.json").read_text())
     assert list(report["controls"]) == ["scratch", "selfpretrained", "pretrained"]
     assert report["config"]["controls"] == ["scratch", "selfpretrained", "pretrained"]
-    assert report["controls"]["selfpretrained"]["checkpoint"] != report["controls"]["scratch"][
-        "checkpoint"
-    ]
+    assert (
+        report["controls"]["selfpretrained"]["checkpoint"]
+        != report["controls"]["scratch"]["checkpoint"]
+    )
     attribution = report["attribution"]
     assert "selfpretrained" in attribution["accuracy"]
     if attribution["shares"] is not None:
@@ -231,7 +232,7 @@ def test_run_on_a_generation_benchmark(tmp_path) -> None:
     base = tiny_gpt2(tmp_path / "gpt2")
     args = ["run", "--model", str(base), "--bench", str(write("bench.jsonl", test, 4)),
             "--train", str(write("train.jsonl", train, 32)), "--cache-dir", str(tmp_path / "c"),
-            "--format", "json", "-q"]  # fmt: skip
+            "--max-steps", "20", "--format", "json", "-q"]  # fmt: skip
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
@@ -266,8 +267,15 @@ def test_a_plugin_probe_runs_in_overlap_and_run(data, base_run, prefix_plugin) -
     overlap = runner.invoke(app, ["overlap", *args, "--cache-dir", str(folder / "c")])
     assert overlap.exit_code == 0, overlap.output
     report = json.loads(overlap.stdout)
-    assert list(report["probes"]) == ["exact", "ngram", "containment", "minhash", "embedding",
-                                      "alignment", "prefix"]
+    assert list(report["probes"]) == [
+        "exact",
+        "ngram",
+        "containment",
+        "minhash",
+        "embedding",
+        "alignment",
+        "prefix",
+    ]
     planted = [item for item in report["items"] if item["index"] < 5]
     assert all(item["probes"]["prefix"]["flagged"] for item in planted)  # the planted copies
     assert report["probes"]["prefix"]["method"] == "words=6"

@@ -222,13 +222,21 @@ def run_control(
         checkpoint=str(setup.folder / "checkpoint"),
         convergence={"converged": all(run["converged"] for run in runs),
                      "train_loss_falling": any(run["train_loss_falling"] for run in runs),
-                     "rule": RULE, "runs": runs,
+                     "rule": RULE, "runs": runs, "sample": _sample(setup),
                      "selection": describe(plan.validations_per_epoch, plan.smoothing,
                                            plan.patience)},
         provenance=_provenance(plan, train, bench),
     )  # fmt: skip
     atomic_write_text(done, json.dumps(asdict(outcome), indent=1, default=str))
     return outcome
+
+
+def _sample(setup: ControlSetup) -> dict[str, int] | None:
+    """The items the control trained and validated on, of all the training items, when the
+    budget's cap left some out (the quick budget): a control that saw only part of the data
+    says what fitting that part gives, a lower estimate of fitting the whole."""
+    used, available = len(setup.train_rows) + len(setup.val_rows), len(setup.examples)
+    return {"items": used, "of": available} if used < available else None
 
 
 def _key(plan: ControlPlan, train: Corpus, bench: Corpus, spec: TaskSpec) -> str:
@@ -239,7 +247,7 @@ def _key(plan: ControlPlan, train: Corpus, bench: Corpus, spec: TaskSpec) -> str
     settings = {name: value for name, value in asdict(plan).items()
                 if plan.init == "selfpretrained" or name not in PRETRAIN_FIELDS}  # fmt: skip
     identity = {
-        "cache": 3,  # 3: smoothed early stopping and averaged checkpoints; 2: successive halving
+        "cache": 4,  # 4: the sample in the convergence record; 3: smoothed early stopping
         "plan": settings, "train": train.fingerprint, "bench": bench.fingerprint,
         "task": asdict(spec), "base": str(path), "weights": [w.stat().st_size for w in weights],
         "labels": train.column("label"),

@@ -16,6 +16,7 @@ from auditor.render.sections import (
     estimate,
     overlap_sections,
     shift_sections,
+    trained_on,
 )
 from auditor.report import RunReport
 
@@ -111,7 +112,7 @@ def run_sections(report: RunReport, top: int = TOP) -> list[Section]:
                         init,
                         f"{c.accuracy:.1%}",
                         f"{c.learning_rate:g}",
-                        f"{c.train_items:,}",
+                        trained_on(c.train_items, c.convergence),
                         f"{c.val_items:,}",
                         converged(c.convergence),
                     ]

@@ -114,6 +114,12 @@ def estimate(value: Estimate, interval: bool = True) -> str:
     return f"{sign}{value.value:.1%} [{value.low:.1%}, {value.high:.1%}]"
 
 
+def trained_on(items: int, convergence: dict) -> str:
+    """How many items a control trained on, and of how many when it saw a sample."""
+    sample = convergence.get("sample")
+    return f"{items:,} (sample of {sample['of']:,})" if sample else f"{items:,}"
+
+
 def converged(convergence: dict) -> str:
     """A control's convergence in a few words."""
     if not convergence:
@@ -130,8 +136,14 @@ def overlap_sections(report: OverlapReport, top: int = TOP) -> list[Section]:
     table = Table(
         header=["probe", "flagged", "fraction", "threshold", "null rate", "parameters"],
         rows=[
-            [name, str(p.flagged), f"{p.fraction:.1%}", _threshold(report, name, p),
-             "—" if p.estimated_fpr is None else f"{p.estimated_fpr:.1%}", p.method]
+            [
+                name,
+                str(p.flagged),
+                f"{p.fraction:.1%}",
+                _threshold(report, name, p),
+                "—" if p.estimated_fpr is None else f"{p.estimated_fpr:.1%}",
+                p.method,
+            ]
             for name, p in report.probes.items()
         ],
         title=f"Overlap: {report.bench.source} against {report.train.source}",
