@@ -332,13 +332,14 @@ def verdict(result: Attribution, settle: str) -> list[str]:
         sampled = [name for name in result.sampled if result.converged.get(name, True)]
         if sampled:
             lines.append(_sampled_sentence(result.sampled, sampled))
+        fitting = s["fitting"]  # "most" needs it known or bounded below, not either way
         widths = [e.high - e.low for e in s.values() if e.low is not None and e.high is not None]
         if widths and max(widths) > 1.0:
             lines.append(
                 "The candidate is barely above chance, so these shares are imprecise (their "
                 f"intervals span up to {max(widths):.0%})."
             )
-        elif s["fitting"].low is not None and s["fitting"].low > 0.5 and not short:
+        elif fitting.low is not None and fitting.low > 0.5 and fitting.bound in (None, "lower"):
             lines.append("Most of the gain over chance is reachable by fitting the training "
                          "distribution alone.")  # fmt: skip
     flagged, clean = result.flagged["candidate"], result.clean["candidate"]

@@ -132,6 +132,14 @@ def test_controls_trained_on_a_sample_make_the_shares_bounds() -> None:
     line = next(line for line in result.verdict if "sample" in line)
     assert "scratch and pretrained controls" in line and "2,000 of 67,349 items" in line
     assert "--budget full" in line
+    demo = scores(1000, {"candidate": 0.9, "scratch": 0.8, "pretrained": 0.9})  # a_x = a_p
+    either = attribute(demo, 1 / 6, controls={"scratch": sampled, "pretrained": sampled},
+                       residual_by_construction=True, bootstrap=200)  # fmt: skip
+    assert either.shares["fitting"].bound == "unknown"
+    assert not any("Most of the gain" in line for line in either.verdict)  # not when "~"
+    known = attribute(demo, 1 / 6, controls={"scratch": ok, "pretrained": ok},
+                      residual_by_construction=True, bootstrap=200)  # fmt: skip
+    assert any("Most of the gain" in line for line in known.verdict)
     whole = attribute(data, 0.5, controls={"scratch": ok, "pretrained": ok}, bootstrap=200)
     assert whole.sampled == {} and all(s.bound is None for s in whole.shares.values())
     assert not any("sample" in line for line in whole.verdict)
@@ -186,6 +194,44 @@ def test_a_control_out_of_time_stops_after_one_validation_per_run(trec, tmp_path
         ControlPlan.from_budget(str(bert), "scratch", "quick", max_minutes=0.0)
 
 
+def curve_run(values: list[float], patience: int = 4, smoothing: int = 3):
+    """A stand-in for `ControlSetup.train` replaying a fixed validation curve (period 25): the
+    summary a run paused at `until` (or finished by early stopping, or at its end) returns."""
+
+    def train(until: int | None = None) -> dict:
+        curve, best, best_step, stale = [], -1.0, 0, 0
+        for index, val in enumerate(values):
+            step = 25 * (index + 1)
+            window = values[max(0, index + 1 - smoothing) : index + 1]
+            curve.append({"step": step, "val": val, "smoothed": sum(window) / len(window),
+                          "train_loss": 1.0})  # fmt: skip
+            if curve[-1]["smoothed"] > best:
+                best, best_step, stale = curve[-1]["smoothed"], step, 0
+            else:
+                stale += 1
+            finished = stale >= patience or index == len(values) - 1
+            if finished or (until is not None and step >= until):
+                break
+        return {"curve": curve, "best_val": best, "best_step": best_step, "steps": step,
+                "period": 25, "finished": finished}  # fmt: skip
+
+    return train
+
+
+def test_the_grace_period_keeps_a_fast_starter_that_ends_worse_from_winning() -> None:
+    """Curves shaped like SST-2's pretrained controls at the quick budget: 5e-4 leads at the
+    first validation and plateaus at 0.78; 5e-5 starts at chance and ends at 0.85."""
+    fast = [0.75, 0.80, 0.75, 0.75, 0.80, 0.78, 0.76, 0.70, 0.79, 0.78, 0.76, 0.79]
+    slow = [0.52, 0.54, 0.82, 0.82, 0.85, 0.85, 0.85, 0.85, 0.85, 0.86, 0.84, 0.83]
+    runs = {5e-4: curve_run(fast), 5e-5: curve_run(slow)}
+
+    def train(lr: float, until: int | None = None) -> dict:
+        return runs[lr](until)
+
+    assert successive_halving((5e-5, 5e-4), train)[0] == 5e-5
+    assert successive_halving((5e-5, 5e-4), train, grace=1)[0] == 5e-4  # the old rung
+
+
 def test_successive_halving_trains_less_and_picks_the_clearly_best_rate(trec, tmp_path) -> None:
     train, bench, bert = trec
     rates = (1e-7, 3e-5, 3e-3)  # 1e-7 and 3e-5 barely move a randomly initialised model
@@ -194,7 +240,7 @@ def test_successive_halving_trains_less_and_picks_the_clearly_best_rate(trec, tm
     spec = task_of(bench, train)
     halving = prepare_control(plan, train, bench, spec, cache_dir=tmp_path / "sh")
     chosen, search = successive_halving(
-        rates, lambda lr, until=None: halving.train(lr, 0, until=until)
+        rates, lambda lr, until=None: halving.train(lr, 0, until=until), grace=1
     )
     grid = prepare_control(plan, train, bench, spec, cache_dir=tmp_path / "grid")
     full = [{"learning_rate": lr, **grid.train(lr, 0)} for lr in rates]
