@@ -67,3 +67,16 @@ def test_zeros_over_cached_embeddings_are_recomputed(tmp_path: Path) -> None:
     np.testing.assert_allclose(again, fresh, atol=1e-6)
     assert np.abs(again).sum() > 0
     np.testing.assert_array_equal(cache.load_array(path), again)
+
+
+def test_padding_to_bounded_shapes_leaves_embeddings_unchanged(tmp_path: Path) -> None:
+    """Batches are padded to full size and lengths to a multiple of 8 (bounded shapes keep the
+    kernels' caches, and memory, flat); the masked padding must not move an embedding."""
+    short = "how many apples"
+    long = "a much longer question about apples, pears and plums that fills its batch " * 3
+    encoder = Encoder("minilm", cache_dir=tmp_path, batch_size=4)
+    alone = encoder.encode([short])
+    among = encoder.encode([long, short, long, long, short])
+    assert among.shape == (5, alone.shape[1])
+    # cosine, not elementwise: bf16 autocast (where native) rounds each element by ~1e-3
+    assert float(among[1] @ alone[0]) > 0.9995 and float(among[4] @ alone[0]) > 0.9995
