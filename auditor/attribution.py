@@ -324,9 +324,8 @@ def verdict(result: Attribution, settle: str) -> list[str]:
             lines.append(
                 f"The {' and '.join(short)} control{'s' if len(short) > 1 else ''} had not "
                 "converged (still improving when the step or time budget ended, or not above "
-                f"chance while the training loss still fell), so these shares are bounds, not "
-                f"estimates; "
-                f"{settle}."
+                "chance while the training loss still fell), so these shares are bounds, not "
+                f"estimates; {settle}."
             )
         lines.extend(_below_chance(a, result.chance))
         sampled = [name for name in result.sampled if result.converged.get(name, True)]

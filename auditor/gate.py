@@ -132,7 +132,8 @@ def _values(report: RunReport) -> dict[str, float | None]:
         # a lower (or unknown-way) bound says nothing about how high fitting really is
         "max_fitting_share": fitting.high if fitting and fitting.bound in (None, "upper") else None,
         "require_converged_controls": (
-            sum(not ok for ok in attribution.converged.values()) if attribution.converged else None
+            sum(not ok for ok in attribution.converged.values())
+            if attribution.converged else None
         ),
         "max_clean_gap": None if clean is None else report.candidate.accuracy - clean,
         "max_drift_score": drift.statistic if drift else None,

@@ -105,10 +105,9 @@ def test_run_with_a_self_pretrained_control_splits_transfer(data, tmp_path) -> N
     report = json.loads((tmp_path / "r.json").read_text())
     assert list(report["controls"]) == ["scratch", "selfpretrained", "pretrained"]
     assert report["config"]["controls"] == ["scratch", "selfpretrained", "pretrained"]
-    assert (
-        report["controls"]["selfpretrained"]["checkpoint"]
-        != report["controls"]["scratch"]["checkpoint"]
-    )
+    assert report["controls"]["selfpretrained"]["checkpoint"] != report["controls"]["scratch"][
+        "checkpoint"
+    ]
     attribution = report["attribution"]
     assert "selfpretrained" in attribution["accuracy"]
     if attribution["shares"] is not None:
@@ -267,15 +266,8 @@ def test_a_plugin_probe_runs_in_overlap_and_run(data, base_run, prefix_plugin) -
     overlap = runner.invoke(app, ["overlap", *args, "--cache-dir", str(folder / "c")])
     assert overlap.exit_code == 0, overlap.output
     report = json.loads(overlap.stdout)
-    assert list(report["probes"]) == [
-        "exact",
-        "ngram",
-        "containment",
-        "minhash",
-        "embedding",
-        "alignment",
-        "prefix",
-    ]
+    assert list(report["probes"]) == ["exact", "ngram", "containment", "minhash", "embedding",
+                                      "alignment", "prefix"]
     planted = [item for item in report["items"] if item["index"] < 5]
     assert all(item["probes"]["prefix"]["flagged"] for item in planted)  # the planted copies
     assert report["probes"]["prefix"]["method"] == "words=6"

@@ -136,14 +136,8 @@ def overlap_sections(report: OverlapReport, top: int = TOP) -> list[Section]:
     table = Table(
         header=["probe", "flagged", "fraction", "threshold", "null rate", "parameters"],
         rows=[
-            [
-                name,
-                str(p.flagged),
-                f"{p.fraction:.1%}",
-                _threshold(report, name, p),
-                "—" if p.estimated_fpr is None else f"{p.estimated_fpr:.1%}",
-                p.method,
-            ]
+            [name, str(p.flagged), f"{p.fraction:.1%}", _threshold(report, name, p),
+             "—" if p.estimated_fpr is None else f"{p.estimated_fpr:.1%}", p.method]
             for name, p in report.probes.items()
         ],
         title=f"Overlap: {report.bench.source} against {report.train.source}",
