@@ -90,7 +90,10 @@ class Corpus:
         wanted = sorted(set(rows))
         if not wanted:
             return {}
-        texts = self._arrow_rows[wanted].column("text").to_pylist()  # no select(): no fingerprint
+        if self.spool is not None:
+            texts = self.spool.take(wanted, ["text"]).column("text").to_pylist()
+        else:  # no select(): no fingerprint
+            texts = self._arrow_rows[wanted].column("text").to_pylist()
         return dict(zip(wanted, texts, strict=True))
 
     def column(self, name: str) -> list | None:

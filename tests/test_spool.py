@@ -36,6 +36,14 @@ def test_slices_across_batch_boundaries_are_the_datasets_rows(tmp_path, monkeypa
     assert streamed == expected["text"] == [f"document {i}" for i in range(45)]
 
 
+def test_rows_fetched_by_index_are_the_datasets_rows(tmp_path, monkeypatch) -> None:
+    monkeypatch.setattr(spool, "BATCH_ROWS", 7)
+    corpus = load_corpus(str(_jsonl(tmp_path / "d.jsonl", 45)))
+    wanted = [44, 0, 6, 7, 13, 14, 20, 3, 7, 40]  # unordered, repeated, at batch edges
+    assert corpus.texts_at(wanted) == {row: f"document {row}" for row in wanted}
+    assert corpus.texts_at([]) == {}
+
+
 def test_the_file_goes_with_its_corpus_and_not_with_a_forked_copy(tmp_path) -> None:
     corpus = load_corpus(str(_jsonl(tmp_path / "d.jsonl", 20)))
     path = corpus.spool.path

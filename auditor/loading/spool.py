@@ -6,8 +6,9 @@ loaded, into one Arrow IPC stream file (the format `datasets` memory-maps) of re
 `BATCH_ROWS` rows, and the byte offset of each batch is kept. The pass reads batches with plain
 file reads (`Spool.read`), never through a memory map: a mapped page that has been read stays in
 the process's resident set until the kernel needs it back, so a mapped scan's peak RSS grows with
-the corpus; read into a fresh buffer and dropped, a batch costs its own size once. Random access
-(a flagged item's matched text, a column for the controls) goes through the memory-mapped
+the corpus; read into a fresh buffer and dropped, a batch costs its own size once. Rows fetched
+by index (the null sample, a flagged item's matched text) are read the same way, a batch at a
+time (`Spool.take`); whole columns for the controls go through the memory-mapped
 `datasets.Dataset` over the same file.
 
 The files live in `<cache>/spool/` (`auditor.cache.default_cache_dir`: disk, where `/tmp` may be
@@ -16,6 +17,7 @@ by a killed process is removed by the next load (its name holds the writer's pro
 """
 
 import contextlib
+import itertools
 import os
 import re
 import socket
@@ -75,6 +77,20 @@ class Spool:
             batch = self.read(index, names)
             first = max(start - index * size, 0)
             parts.append(batch.slice(first, max(stop - index * size - first, 0)))
+        return pa.Table.from_batches(parts, schema=parts[0].schema)
+
+    def take(self, rows: list[int], names: list[str]) -> pa.Table:
+        """Rows `rows` (ascending, distinct), columns `names`, reading each batch they fall in
+        once with plain file reads. Gathered through the memory map instead, rows spread over
+        the corpus fault in the pages around each (the kernel's fault-around and read-ahead),
+        and they stay resident: the embedding probe's 2,000-document null sample left 473 MB
+        of a 511 MB corpus (1M documents) in the process's resident set."""
+        size, parts = self.batch_rows, []
+        for index, group in itertools.groupby(rows, key=lambda row: row // size):
+            offsets = pa.array([row - index * size for row in group], type=pa.int64())
+            parts.append(self.read(index, names).take(offsets))
+        if not parts:
+            return self.schema.empty_table().select(names)
         return pa.Table.from_batches(parts, schema=parts[0].schema)
 
 
