@@ -167,7 +167,7 @@ def test_a_run_stops_on_its_smoothed_curve_and_keeps_the_averaged_window(
     for index in range(best + 1):
         partial = raw_setup.train(3e-3, 0, until=curve[index]["step"])
         assert partial["curve"][-1]["val"] == pytest.approx(raw[index], abs=1e-6)
-        states.append(load_file(raw_setup.folder / "lr-0.003-seed-0" / "last.safetensors"))
+        states.append(load_file(raw_setup.folder / "lr-0.003-seed-0" / "window-0.safetensors"))
     window = states[max(0, best - 2) :]
     kept = load_file(setup.folder / "lr-0.003-seed-0" / "best.safetensors")
     outcome = summary["kept"]

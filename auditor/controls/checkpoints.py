@@ -15,8 +15,9 @@ window of one is the raw best validation, checkpoint for checkpoint.
 Files in the run's folder: `window-K.safetensors` (a ring of the last `window` validations'
 weights), `averaged.safetensors` (the average behind the best smoothed point; with a window of
 one, that checkpoint), `single.safetensors` (the best window's best checkpoint), `best.safetensors`
-(the kept weights, written when the run has finished), `last.safetensors` and `optimizer.pt` (where
-training resumes). Weights go through safetensors; every file is written whole or not at all.
+(the kept weights, written when the run has finished), and `optimizer.pt` (the optimiser and
+schedule where training resumes, from the ring's latest weights: the last validation's checkpoint
+is not written twice). Weights go through safetensors; every file is written whole or not at all.
 """
 
 import os
@@ -69,11 +70,9 @@ class Checkpoints:
     def single(self) -> Path:
         return self.folder / "single.safetensors"
 
-    @property
-    def last(self) -> Path:
-        return self.folder / "last.safetensors"
-
-    def _slot(self, validation: int) -> Path:
+    def slot(self, validation: int) -> Path:
+        """The ring's file for validation number `validation` (0-based): the weights a run
+        resumes from after its latest validation."""
         return self.folder / f"window-{validation % self.window}.safetensors"
 
     def record(self, model: Any, validation: int, best: bool, window_vals: list[float]) -> None:
@@ -81,17 +80,17 @@ class Checkpoints:
         smoothed score is the best so far, average the ring's checkpoints of the last `window`
         validations (fewer at the start), whose raw scores are `window_vals`, and keep the best
         of those checkpoints beside the average."""
-        _replace(self._slot(validation), lambda path: save_weights(model, path))
+        _replace(self.slot(validation), lambda path: save_weights(model, path))
         if not best:
             return
         if self.window == 1:
             _replace(self.averaged, lambda path: save_weights(model, path))
             return
         first = validation - len(window_vals) + 1
-        states = [load_file(self._slot(k)) for k in range(first, validation + 1)]
+        states = [load_file(self.slot(k)) for k in range(first, validation + 1)]
         _replace(self.averaged, lambda path: save_file(average(states), path))
         top = first + max(range(len(window_vals)), key=lambda k: (window_vals[k], k))
-        _replace(self.single, lambda path: shutil.copyfile(self._slot(top), path))
+        _replace(self.single, lambda path: shutil.copyfile(self.slot(top), path))
 
     def settle(
         self, model: Any, validate: Callable[[Any], float], single_val: float
@@ -111,9 +110,9 @@ class Checkpoints:
         load_weights(model, self.best)
         return {"kept": kept, "averaged_val": averaged_val, "single_val": single_val}
 
-    def save_progress(self, model: Any, optimizer: Any, schedule: Any) -> None:
-        """Where a resumed run starts: the current weights, optimiser and schedule."""
-        _replace(self.last, lambda path: save_weights(model, path))
+    def save_progress(self, optimizer: Any, schedule: Any) -> None:
+        """Where a resumed run starts, beside the latest validation's weights (`record`): the
+        optimiser and schedule."""
         moments = {"optimizer": optimizer.state_dict(), "schedule": schedule.state_dict()}
         _replace(self.folder / "optimizer.pt", lambda path: torch.save(moments, path))
 

@@ -247,7 +247,7 @@ def _key(plan: ControlPlan, train: Corpus, bench: Corpus, spec: TaskSpec) -> str
     settings = {name: value for name, value in asdict(plan).items()
                 if plan.init == "selfpretrained" or name not in PRETRAIN_FIELDS}  # fmt: skip
     identity = {
-        "cache": 5,  # 5: the search's grace period; 4: the sample in the convergence record
+        "cache": 6,  # 6: bf16 validation; 5: the search's grace period; 4: the sample record
         "plan": settings, "train": train.fingerprint, "bench": bench.fingerprint,
         "task": asdict(spec), "base": str(path), "weights": [w.stat().st_size for w in weights],
         "labels": train.column("label"),
