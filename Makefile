@@ -38,6 +38,7 @@ bench: $(STAMP)
 	$(BIN)/python -m benchmarks.loading
 	$(BIN)/python -m benchmarks.scale
 	$(BIN)/python -m benchmarks.knn
+	$(BIN)/python -m benchmarks.training
 	$(BIN)/python -m benchmarks.engine
 	$(BIN)/python -m benchmarks.membership --seeds 0
 

@@ -42,8 +42,8 @@ def optimizer_and_schedule(
 ) -> tuple[torch.optim.Optimizer, torch.optim.lr_scheduler.LambdaLR]:
     """AdamW (the plan's weight decay) and a linear warmup (the plan's share of `total` steps)
     then linear decay to zero at `total`."""
-    # The fused kernel is one pass over the weights instead of a dozen: on 2 CPU cores it took a
-    # MiniLM step from 0.52 to 0.40 s (benchmarks/training.py).
+    # The fused kernel is one pass over the weights instead of a dozen: on 2 CPU cores it took
+    # MiniLM from 1.75 to 2.18 steps/s on TREC (benchmarks/training.py).
     fused = next(model.parameters()).device.type in ("cuda", "cpu")
     optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=plan.weight_decay,
                                   fused=fused)  # fmt: skip
@@ -60,7 +60,7 @@ def optimizer_and_schedule(
 def autocast_for(device: torch.device) -> torch.autocast:
     """bf16 autocast where bfloat16 matrix multiplies are native, on a GPU or a CPU (master
     weights, optimiser state and the loss stay fp32); fp32 elsewhere, where bf16 would be
-    emulated and slower. On 2 AVX512-BF16 cores it made a MiniLM step 1.35x faster. Validation
+    emulated and slower. On 2 AVX512-BF16 cores it made a MiniLM step 1.53x faster. Validation
     runs under it too (the benchmark's scoring does not: `tasks`' `evaluate`)."""
     return torch.autocast(device.type, dtype=torch.bfloat16, enabled=native_bf16(device.type))
 
