@@ -232,6 +232,23 @@ def test_the_grace_period_keeps_a_fast_starter_that_ends_worse_from_winning() ->
     assert successive_halving((5e-5, 5e-4), train, grace=1)[0] == 5e-4  # the old rung
 
 
+def test_runs_trained_to_their_end_are_ranked_as_the_search_would_have_seen_them() -> None:
+    """benchmarks/controls.py --jobs trains every rate to its end at once; the rate it keeps
+    must be the one the search, pausing runs at its rungs, would have kept."""
+    fast = [0.75, 0.80, 0.75, 0.75, 0.80, 0.78, 0.76, 0.70, 0.79, 0.78, 0.76, 0.79]
+    slow = [0.52, 0.54, 0.82, 0.82, 0.85, 0.85, 0.85, 0.85, 0.85, 0.86, 0.84, 0.83]
+    paused = {5e-4: curve_run(fast), 5e-5: curve_run(slow)}
+    whole = [{"learning_rate": lr, **run()} for lr, run in paused.items()]
+    assert all(row["finished"] for row in whole)
+    for grace, expected in [(1, 5e-4), (8, 5e-5)]:  # ranked by their best, 5e-5 at any grace
+
+        def train(lr: float, until: int | None = None) -> dict:
+            return paused[lr](until)
+
+        assert choose_rate(whole, grace=grace) == expected
+        assert successive_halving((5e-5, 5e-4), train, grace=grace)[0] == expected
+
+
 def test_successive_halving_trains_less_and_picks_the_clearly_best_rate(trec, tmp_path) -> None:
     train, bench, bert = trec
     rates = (1e-7, 3e-5, 3e-3)  # 1e-7 and 3e-5 barely move a randomly initialised model

@@ -27,7 +27,7 @@ from typing import Any
 from auditor.controls.plan import BUDGETS, DEFAULT_SPLIT_SEED, INITS, Budget, ControlPlan
 
 _LAZY = {
-    "ControlResult": "run", "ControlSetup": "run", "choose_rate": "run",
+    "ControlResult": "run", "ControlSetup": "run", "choose_rate": "search",
     "control_folder": "run", "prepare_control": "run", "run_control": "run",
     "Progress": "training",
 }  # fmt: skip

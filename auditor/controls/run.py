@@ -26,7 +26,7 @@ from auditor.controls.checkpoints import describe
 from auditor.controls.convergence import RULE, diagnose
 from auditor.controls.data import training_data
 from auditor.controls.plan import PRETRAIN_FIELDS, ControlPlan
-from auditor.controls.search import rank, successive_halving
+from auditor.controls.search import successive_halving
 from auditor.controls.training import Progress, silent
 from auditor.corpus import Corpus
 from auditor.embeddings import resolve_device
@@ -158,11 +158,6 @@ def prepare_control(
     target = torch.device(resolve_device(device))
     return ControlSetup(plan, spec, folder, tokenizer, examples, train_rows, val_rows, target,
                         allow_pickle, trust_remote_code)  # fmt: skip
-
-
-def choose_rate(search: list[dict[str, Any]]) -> float:
-    """The learning rate of a whole grid's runs that successive halving would rank first."""
-    return rank({row["learning_rate"]: row for row in search})[0]
 
 
 def run_control(

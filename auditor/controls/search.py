@@ -60,11 +60,11 @@ def successive_halving(
     rung = {lr: 0 for lr in alive}
     level = 0
     while len(alive) > 1:
+        until = {lr: summaries[lr]["period"] * grace * 2**level for lr in alive}
         for lr in alive:
             if not summaries[lr].get("finished", True):
-                period = summaries[lr]["period"]
-                summaries[lr] = train(lr, until=period * grace * 2**level)
-        keep = rank({lr: summaries[lr] for lr in alive}, standing=True)
+                summaries[lr] = train(lr, until=until[lr])
+        keep = rank({lr: as_of(summaries[lr], until[lr]) for lr in alive}, standing=True)
         keep = keep[: math.ceil(len(alive) / 2)]
         for lr in alive:
             if lr not in keep:
@@ -78,3 +78,25 @@ def successive_halving(
         for lr in sorted(rates)
     ]
     return chosen, search
+
+
+def as_of(summary: dict[str, Any], until: int) -> dict[str, Any]:
+    """`summary` as the search sees a run paused at its first validation at or past step
+    `until`: a run already trained further (by an earlier search, or to its end beside the
+    others as `benchmarks/controls.py --jobs` trains them) is ranked on the same curve as one
+    the search paused there, so the choice depends on the curves alone."""
+    curve = summary["curve"]
+    cut = next((k for k, point in enumerate(curve) if point["step"] >= until), len(curve) - 1)
+    if cut == len(curve) - 1:
+        return summary
+    return {**summary, "curve": curve[: cut + 1], "finished": False}
+
+
+def choose_rate(runs: list[dict[str, Any]], grace: int = GRACE) -> float:
+    """The learning rate successive halving picks from whole runs (rows with `learning_rate`
+    and a run's summary), each trained to its end: every rung ranks the curves cut where the
+    search would have paused them. Training resumes exactly, so the run at the chosen rate is
+    the one the search would have trained."""
+    by_rate = {row["learning_rate"]: row for row in runs}
+    return successive_halving(tuple(by_rate), lambda lr, until=None: by_rate[lr], grace)[0]
+
