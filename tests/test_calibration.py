@@ -86,8 +86,9 @@ def _split(texts: list[str], seed: int) -> tuple[list[str], list[str]]:
 @pytest.mark.parametrize("source", ["trec:train", "sst2:train"])
 def test_estimated_rate_holds_on_same_distribution_splits(source):
     """Half of a training set as the benchmark, the other half as the corpus: every flag of a
-    calibrated probe on an item with no exact copy in the other half is a false positive."""
-    bench, train = _split(load_corpus(source).texts, seed=1)
+    calibrated probe on an item with no exact copy in the other half is a false positive.
+    5,000 items of each (TREC has 5,452, SST-2 6,920): about 25 expected false flags a side."""
+    bench, train = _split(load_corpus(source).texts[:5000], seed=1)
     report = run_overlap(corpus(train, "train"), corpus(bench, "bench"), fpr=0.01, seed=1)
     calibrated = report.calibration.thresholds
     distinct = [item for item in report.items if not item.probes["exact"].flagged]

@@ -231,7 +231,7 @@ def test_run_on_a_generation_benchmark(tmp_path) -> None:
     base = tiny_gpt2(tmp_path / "gpt2")
     args = ["run", "--model", str(base), "--bench", str(write("bench.jsonl", test, 4)),
             "--train", str(write("train.jsonl", train, 32)), "--cache-dir", str(tmp_path / "c"),
-            "--max-steps", "20", "--format", "json", "-q"]  # fmt: skip
+            "--max-steps", "4", "--format", "json", "-q"]  # fmt: skip
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
