@@ -15,6 +15,7 @@ continues where it stopped when started again with the same arguments.
     python -m benchmarks.controls [--budget full] [--seeds 3] [--device auto] [--jobs 8]
         [--json OUT] [--compare OTHER.json]   # fitting shares beside another run's
     python -m benchmarks.controls --results OUT --compare OTHER.json   # no training
+    python -m benchmarks.controls --results OUT --grace   # the search's grace period, replayed
 
 The README's table came from `python -m benchmarks.controls --device cuda --jobs 20` on one H100
 with the CUDA MPS daemon running (`nvidia-cuda-mps-control -d`), in about 3.5 minutes.
@@ -31,6 +32,8 @@ from functools import cache
 from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from auditor.cache import atomic_write_text
 from auditor.controls import INITS, ControlPlan, choose_rate, prepare_control, run_control
@@ -149,6 +152,9 @@ def main() -> None:
                         help="a finished run's --json: print its tables instead of training")
     parser.add_argument("--compare", type=Path, default=None,
                         help="another run's --json: print both fitting shares side by side")
+    parser.add_argument("--grace", action="store_true",
+                        help="print the rate successive halving keeps at each grace period, "
+                             "replayed on the recorded seed-0 curves")  # fmt: skip
     args = parser.parse_args()
     args_json = json.dumps(vars(args), default=str)
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -188,6 +194,8 @@ def main() -> None:
               "{majority:.3f} |".format(**row))  # fmt: skip
     if args.compare:
         compare(results["controls"], args.compare)
+    if args.grace:
+        grace_table(results["runs"])
 
 
 def fitting_shares(controls: list[dict]) -> dict[str, float]:
@@ -202,6 +210,35 @@ def fitting_shares(controls: list[dict]) -> dict[str, float]:
             gain = accuracy[name, "pretrained"] - chance
             shares[name] = (accuracy[name, "scratch"] - chance) / gain
     return shares
+
+
+GRACES = range(1, 13)
+
+
+def grace_table(runs: list[dict], smoothing: int = 3) -> None:
+    """For each control, the rate `choose_rate` (successive halving replayed on whole runs)
+    keeps at each grace period, beside the rate whose run has the best smoothed validation.
+    Records from before the smoothed curve (the H100 runs: raw validations once an epoch) get
+    the trailing mean of `smoothing` validations computed here, their period from the first
+    validation's step; every recorded run had finished."""
+    controls: dict[tuple[str, str], list[dict]] = {}
+    for run in runs:
+        if run["seed"] != 0:
+            continue
+        raw = [point["val"] for point in run["curve"]]
+        curve = [{**point, "smoothed": point.get("smoothed", float(np.mean(
+            raw[max(0, k + 1 - smoothing) : k + 1])))} for k, point in enumerate(run["curve"])]
+        row = {**run, "curve": curve, "period": run.get("period", curve[0]["step"]),
+               "finished": True, "best_val": max(point["smoothed"] for point in curve)}
+        controls.setdefault((run["benchmark"], run["init"]), []).append(row)
+    print(f"\n| benchmark | control | best rate | rate kept at grace {GRACES[0]}..{GRACES[-1]} "
+          "(validations) |\n| --- | --- | --- | --- |")
+    for (name, init), rows in sorted(controls.items()):
+        best = max(rows, key=lambda row: row["best_val"])["learning_rate"]
+        kept = [choose_rate(rows, grace=grace) for grace in GRACES]
+        marks = " ".join(f"{rate:g}" + ("" if rate == best else "*") for rate in kept)
+        print(f"| {name} | {init} | {best:g} | {marks} |")
+    print("(* a rate other than the best run's)")
 
 
 def compare(ours: list[dict], other_path: Path) -> None:
