@@ -99,4 +99,3 @@ def choose_rate(runs: list[dict[str, Any]], grace: int = GRACE) -> float:
     the one the search would have trained."""
     by_rate = {row["learning_rate"]: row for row in runs}
     return successive_halving(tuple(by_rate), lambda lr, until=None: by_rate[lr], grace)[0]
-
