@@ -317,7 +317,7 @@ def test_a_causal_candidate_gets_model_probes_with_and_without_training_data(tmp
     base = tiny_gpt2(tmp_path / "gpt2")
     common = ["--model", str(base), "--bench", str(bench), "--cache-dir", str(tmp_path / "c"),
               "--format", "json", "-q"]  # fmt: skip
-    with_train = runner.invoke(app, ["run", *common, "--train", str(train)])
+    with_train = runner.invoke(app, ["run", *common, "--train", str(train), "--max-steps", "4"])
     assert with_train.exit_code == 0, with_train.output
     membership = json.loads(with_train.stdout)["membership"]
     assert membership["reference_how"] == "the pretrained control"
