@@ -9,6 +9,8 @@ with a message saying how to use a local folder instead.
 from collections.abc import Callable
 from pathlib import Path
 
+from safetensors import SafetensorError
+
 from auditor.errors import InputError
 
 HUB_PREFIX = "hf:"
@@ -108,6 +110,9 @@ def load_model(
             dtype=dtype or "auto",
             **config_overrides,
         )
+    except SafetensorError as error:  # a damaged or truncated file, or not safetensors at all
+        raise InputError(f"{model}: its safetensors weights cannot be read ({error}); the file "
+                         "is damaged or incomplete: download or save it again.") from error
     except (OSError, ValueError) as error:
         if not allow_pickle and "safetensors" in str(error).lower():
             raise InputError(

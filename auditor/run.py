@@ -24,7 +24,8 @@ from auditor import __version__, cards
 from auditor.attribution import Scores, attribute
 from auditor.cache import atomic_write_text, default_cache_dir
 from auditor.calibration import DEFAULT_FPR, null_context
-from auditor.controls import INITS, ControlPlan, ControlResult, run_control
+from auditor.controls import INITS, ControlPlan, ControlResult
+from auditor.controls.parallel import controls_started, default_jobs
 from auditor.corpus import Corpus
 from auditor.embeddings import Encoder, resolve_device
 from auditor.errors import InputError
@@ -203,9 +204,11 @@ def run_audit(
     candidate_samples: dict[str, Any] | None = None,
     on_progress: Progress | None = None,
     engine: Engine | None = None,
+    jobs: int | None = None,
 ) -> RunReport:
     """The whole audit; `train` None runs the candidate's evaluation and model probes only.
-    `engine`: where the pass over `train` runs (default: this machine)."""
+    `engine`: where the pass over `train` runs (default: this machine); `jobs`: controls trained
+    at once in their own processes, while the probes run here (default: `default_jobs`)."""
     load = {"allow_pickle": allow_pickle, "trust_remote_code": trust_remote_code}
     spec = task_of(bench, train)
     if spec.chance is None:
@@ -236,26 +239,27 @@ def run_audit(
     names = probe_names or probes_of_kind(*KINDS)
     shared = {"seed": seed, "device": device, "model": encoder}
     probes = build_probes(names, probe_params, shared=shared)
-    overlap, shift = probe_reports(train, bench, probes=probes, encoder=encoder, alpha=alpha,
-                                   device=device,
-                                   cache_dir=cache_dir, batch_size=batch_size,
-                                   on_progress=on_progress, fpr=fpr, null_size=null_size,
-                                   seed=seed, engine=engine)  # fmt: skip
-    evaluated = candidate_score(model, spec, bench, device, candidate_samples, **load)
-    base = base or model
-    if evaluated is None and base != model:
-        raise InputError(
-            f"{model}: it has no head for this {spec.task} benchmark (labels "
-            f"{spec.label_names}), so it cannot be scored as the candidate."
-        )
-    trained: dict[str, ControlResult] = {}
-    for init in check_controls(controls):
-        pretraining = {"pretrain_steps": pretrain_steps} if init == "selfpretrained" else {}
-        plan = ControlPlan.from_budget(base, init, budget, seeds=seeds, split_seed=seed,
-                                       max_steps=max_steps, max_minutes=max_minutes,
-                                       **pretraining)  # fmt: skip
-        trained[init] = run_control(plan, train, bench, spec, cache_dir=cache_dir, device=device,
-                                    on_progress=on_progress, **load)  # fmt: skip
+    chosen = check_controls(controls)
+    plans = [ControlPlan.from_budget(base or model, init, budget, seeds=seeds, split_seed=seed,
+                                     max_steps=max_steps, max_minutes=max_minutes,
+                                     **({"pretrain_steps": pretrain_steps}
+                                        if init == "selfpretrained" else {}))
+             for init in chosen]  # fmt: skip
+    jobs = default_jobs(device, len(plans)) if jobs is None else jobs
+    with controls_started(plans, train, bench, spec, jobs=jobs, on_progress=on_progress,
+                          cache_dir=cache_dir, device=device, **load) as pending:  # fmt: skip
+        overlap, shift = probe_reports(train, bench, probes=probes, encoder=encoder, alpha=alpha,
+                                       device=device, cache_dir=cache_dir,
+                                       batch_size=batch_size, on_progress=on_progress, fpr=fpr,
+                                       null_size=null_size, seed=seed, engine=engine)  # fmt: skip
+        evaluated = candidate_score(model, spec, bench, device, candidate_samples, **load)
+        base = base or model
+        if evaluated is None and base != model:
+            raise InputError(
+                f"{model}: it has no head for this {spec.task} benchmark (labels "
+                f"{spec.label_names}), so it cannot be scored as the candidate."
+            )
+        trained = pending.results()
     if evaluated is None:
         candidate = ModelScore(model=model, accuracy=trained["pretrained"].accuracy,
                                items=trained["pretrained"].items,
@@ -286,7 +290,8 @@ def run_audit(
     references = [(reference, "--reference"), (control, CONTROL), (base, "--base")]
     return RunReport(
         provenance=provenance(),
-        config={**config, "seeds": plan.seeds, "probes": [probe.name for probe in probes]},
+        config={**config, "seeds": plans[0].seeds, "jobs": jobs,
+                "probes": [probe.name for probe in probes]},
         task=task,
         overlap=overlap,
         shift=shift,

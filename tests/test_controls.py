@@ -16,14 +16,11 @@ from auditor.controls.data import split
 from auditor.loading import load_corpus
 from auditor.models import build_from_config
 from auditor.tasks import task_of
+from tests.helpers import write_jsonl
 from tests.models import tiny_bert, tiny_gpt2
 
 runner = CliRunner()
 
-
-def write_jsonl(path: Path, rows: list[dict]) -> Path:
-    path.write_text("".join(json.dumps(row) + "\n" for row in rows))
-    return path
 
 
 @pytest.fixture(scope="module")

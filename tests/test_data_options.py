@@ -9,13 +9,9 @@ from typer.testing import CliRunner
 from auditor.cli import app
 from auditor.cli.options import DataOptions, PairedDataOptions
 from auditor.loading import load_corpus
+from tests.helpers import write_jsonl
 
 runner = CliRunner()
-
-
-def write_jsonl(path: Path, rows: list[dict]) -> Path:
-    path.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
-    return path
 
 
 def test_shared_text_field_names_the_file_not_the_card(tmp_path: Path) -> None:

@@ -231,8 +231,8 @@ def test_run_on_a_generation_benchmark(tmp_path) -> None:
     base = tiny_gpt2(tmp_path / "gpt2")
     args = ["run", "--model", str(base), "--bench", str(write("bench.jsonl", test, 4)),
             "--train", str(write("train.jsonl", train, 32)), "--cache-dir", str(tmp_path / "c"),
-            "--max-steps", "4", "--format", "json", "-q"]  # fmt: skip
-    result = runner.invoke(app, args)
+            "--max-steps", "4", "--jobs", "1", "--format", "json", "-q"]  # fmt: skip
+    result = runner.invoke(app, args)  # one job: spawning a process costs more than 4 steps
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
     assert report["task"]["type"] == "generation" and report["task"]["chance"] == 0.0
@@ -317,7 +317,8 @@ def test_a_causal_candidate_gets_model_probes_with_and_without_training_data(tmp
     base = tiny_gpt2(tmp_path / "gpt2")
     common = ["--model", str(base), "--bench", str(bench), "--cache-dir", str(tmp_path / "c"),
               "--format", "json", "-q"]  # fmt: skip
-    with_train = runner.invoke(app, ["run", *common, "--train", str(train), "--max-steps", "4"])
+    with_train = runner.invoke(app, ["run", *common, "--train", str(train), "--max-steps", "4",
+                                     "--jobs", "1"])  # fmt: skip
     assert with_train.exit_code == 0, with_train.output
     membership = json.loads(with_train.stdout)["membership"]
     assert membership["reference_how"] == "the pretrained control"
@@ -345,7 +346,7 @@ def test_a_causal_candidate_gets_model_probes_with_and_without_training_data(tmp
 def test_a_step_cap_that_stops_the_controls_early_makes_the_shares_bounds(data) -> None:
     folder, bench, train, base = data
     result = runner.invoke(app, ["run", "--model", str(base), "--bench", str(bench), "--train",
-                                 str(train), "--max-steps", "2", "--cache-dir",
+                                 str(train), "--max-steps", "2", "--jobs", "1", "--cache-dir",
                                  str(folder / "capped"), "--format", "json", "-q"])  # fmt: skip
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)

@@ -103,6 +103,16 @@ def run(
         ),
     ] = "scratch,pretrained",
     pretrain_steps: PretrainSteps = None,
+    jobs: Annotated[
+        int | None,
+        typer.Option(
+            "--jobs",
+            min=1,
+            help="Controls trained at once, each in a process of its own, while the probes run "
+            "(default: on a CPU one per control while each gets a core, on a GPU 1). Their "
+            "threads share the cores; a control's last digits can change with its thread count.",
+        ),
+    ] = None,
     seeds: Annotated[
         int | None,
         typer.Option(
@@ -159,6 +169,6 @@ def run(
             alpha=alpha, seed=runtime.seed, device=runtime.device, cache_dir=runtime.cache_dir,
             batch_size=probes.batch_size, probe_names=names, probe_params=probe_params,
             encoder=probes.encoder, fpr=calibration.fpr, null_size=calibration.null_size,
-            on_progress=on_progress, engine=compute.built, **models.load_kwargs(),
+            on_progress=on_progress, engine=compute.built, jobs=jobs, **models.load_kwargs(),
         )  # fmt: skip
     output.emit(report, runtime.quiet)

@@ -133,6 +133,14 @@ def control_folder(plan: ControlPlan, train: Corpus, bench: Corpus, spec: TaskSp
     return Path(cache_dir or default_cache_dir()) / "controls" / _key(plan, train, bench, spec)
 
 
+def check_base(plan: ControlPlan, spec: TaskSpec, trust_remote_code: bool = False) -> None:
+    """An input error when the task's control cannot be trained from this base (its config
+    says so: no weights loaded, nothing trained)."""
+    reason = TASKS.get(spec.task).why_unfit_base(load_config(plan.base, trust_remote_code))
+    if reason:
+        raise InputError(f"--base {plan.base}: {reason}.")
+
+
 def prepare_control(
     plan: ControlPlan,
     train: Corpus,
@@ -146,9 +154,7 @@ def prepare_control(
     trust_remote_code: bool = False,
 ) -> ControlSetup:
     """Tokenize and split the training data; start the control's folder afresh unless `resume`."""
-    reason = TASKS.get(spec.task).why_unfit_base(load_config(plan.base, trust_remote_code))
-    if reason:
-        raise InputError(f"--base {plan.base}: {reason}.")
+    check_base(plan, spec, trust_remote_code)
     folder = control_folder(plan, train, bench, spec, cache_dir)
     if folder.exists() and not resume:
         shutil.rmtree(folder)
@@ -190,11 +196,11 @@ def run_control(
         runs.append(diagnose(setup.train(rate, seed, progress, deadline=deadline), plan.patience))
         model = setup.fresh_model(seed)
         load_weights(model, setup.folder / f"lr-{rate:g}-seed-{seed}" / "best.safetensors")
-        progress("scoring control on the benchmark", 0, 1)
+        progress(f"scoring {plan.init} control on the benchmark", 0, 1)
         result = setup.task.evaluate(
             model, setup.tokenizer, bench, spec, max_length=plan.max_length
         )
-        progress("scoring control on the benchmark", 1, 1)
+        progress(f"scoring {plan.init} control on the benchmark", 1, 1)
         accuracies.append(result.accuracy)
         per_seed.append(result)
         if seed == 0:
@@ -257,4 +263,5 @@ def _provenance(plan: ControlPlan, train: Corpus, bench: Corpus) -> dict[str, An
     return {
         "audit": __version__, "torch": torch.__version__, "transformers": transformers.__version__,
         "python": platform.python_version(), "train": train.describe(), "bench": bench.describe(),
+        "threads": torch.get_num_threads(),  # the last bits of what it learns depend on them
     }  # fmt: skip
