@@ -22,6 +22,7 @@ amplify those bits: `make demo`'s pretrained control stopped at step 475 on two 
 import multiprocessing
 import pickle
 import queue
+import signal
 import threading
 import traceback
 from collections.abc import Callable, Iterator
@@ -178,7 +179,10 @@ def _relay(updates: Any, progress: Progress) -> None:
 
 
 def _train(plan, train, bench, spec, cache_dir, options, threads, updates, outcomes) -> None:
-    """A worker process: train one control, and send back its result or the error."""
+    """A worker process: train one control, and send back its result or the error. Ctrl-C
+    reaches the whole process group: the audit stops its workers itself (`_Workers.stop`), so
+    a worker ignores it rather than print a traceback of its own."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     torch.set_num_threads(threads)
 
     def report(stage: str, done: int, total: int) -> None:
