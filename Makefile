@@ -39,6 +39,7 @@ bench: $(STAMP)
 	$(BIN)/python -m benchmarks.scale
 	$(BIN)/python -m benchmarks.knn
 	$(BIN)/python -m benchmarks.training
+	$(BIN)/python -m benchmarks.training --processes 2
 	$(BIN)/python -m benchmarks.engine
 	$(BIN)/python -m benchmarks.membership --seeds 0
 
