@@ -41,6 +41,7 @@ def test_default_jobs_is_one_per_control_on_a_cpu_with_a_core_each() -> None:
     assert default_jobs("cpu", 2) == min(2, cores)
     assert default_jobs("cpu", 3) == min(3, cores)
     assert default_jobs("cuda", 2) == 1
+    assert default_jobs("auto", 2) == (1 if torch.cuda.is_available() else min(2, cores))
 
 
 def test_controls_in_two_processes_learn_what_they_learn_here(trec, tmp_path) -> None:

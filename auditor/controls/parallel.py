@@ -36,6 +36,7 @@ from auditor.controls.plan import ControlPlan
 from auditor.controls.run import ControlResult, check_base, control_folder, run_control
 from auditor.controls.training import Progress, silent
 from auditor.corpus import Corpus
+from auditor.embeddings import resolve_device
 from auditor.tasks import TaskSpec
 
 Wait = Callable[[], dict[str, ControlResult]]
@@ -46,7 +47,7 @@ POLL_S = 1.0
 def default_jobs(device: str, controls: int) -> int:
     """Controls to train at once: on a CPU, one per control while each gets a core; on a GPU,
     one (two controls of a large model on one GPU may not fit in its memory)."""
-    if device != "cpu":
+    if resolve_device(device) != "cpu":  # "auto" is a GPU only where one is
         return 1
     return max(1, min(controls, torch.get_num_threads()))
 
