@@ -68,6 +68,11 @@ def test_controls_train_and_save_predictions(both_controls) -> None:
         config = json.loads((Path(result.checkpoint) / "config.json").read_text())
         assert list(config["id2label"].values()) == ["ABBR", "DESC", "ENTY", "HUM", "LOC", "NUM"]
         assert (Path(result.checkpoint) / "model.safetensors").is_file()
+        # the runs' weights and optimiser state are deleted once the result is written; the
+        # records stay
+        runs = Path(result.checkpoint).parent
+        assert len(list(runs.glob("lr-*/state.json"))) == len(result.search)
+        assert not [p for p in runs.glob("lr-*/*") if p.suffix in (".safetensors", ".pt")]
         assert result.convergence["sample"] is None  # 400 items, under the quick cap of 2,000
 
 

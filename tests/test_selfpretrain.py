@@ -176,15 +176,15 @@ def test_the_backbone_is_pretrained_once_and_reused(trec, bert, tmp_path, monkey
     calls = []
     real = selfpretrain.pretrain
     monkeypatch.setattr(selfpretrain, "pretrain", lambda *a: calls.append(a[1]) or real(*a))
-    first = run_control(two_seeds, train, bench, spec, cache_dir=tmp_path)
+    first = run_control(two_seeds, train, bench, spec, cache_dir=tmp_path / "whole")
     assert sorted(calls) == [0, 1]  # once per seed, across the search, the seeds and scoring
-    # Resume the control with its training runs and result gone but its backbones kept: it
-    # fine-tunes again from the saved backbones and never pretrains.
-    folder = control_folder(two_seeds, train, bench, spec, tmp_path)
-    for path in [folder / "result.json", *folder.glob("lr-*/*")]:
-        path.unlink()
+    # A control interrupted after pretraining its backbones, before any fine-tuning: resumed,
+    # it fine-tunes from the saved backbones and never pretrains again.
+    interrupted = prepare_control(two_seeds, train, bench, spec, cache_dir=tmp_path / "cut")
+    for seed in (0, 1):
+        interrupted.fresh_model(seed)
     monkeypatch.setattr(selfpretrain, "pretrain", lambda *a: pytest.fail("pretrained again"))
-    again = run_control(two_seeds, train, bench, spec, cache_dir=tmp_path, resume=True)
+    again = run_control(two_seeds, train, bench, spec, cache_dir=tmp_path / "cut", resume=True)
     assert again.accuracy_by_seed == first.accuracy_by_seed
     assert again.items == first.items
 
@@ -217,7 +217,9 @@ def test_control_cli_trains_a_selfpretrained_control(trec, bert, tmp_path) -> No
     report = json.loads(result.stdout)
     assert report["plan"]["init"] == "selfpretrained" and report["plan"]["pretrain_steps"] == 4
     assert 0 <= report["accuracy"] <= 1 and len(report["items"]) == 40
-    assert list(Path(report["checkpoint"]).parent.glob("selfpretrain-seed-0/backbone.safetensors"))
+    pretrained = Path(report["checkpoint"]).parent / "selfpretrain-seed-0"
+    assert (pretrained / "pretraining.json").is_file()  # its log stays, its weights are pruned
+    assert not (pretrained / "backbone.safetensors").exists()
     table = runner.invoke(app, args[:-3])  # the same control, cached, as a table
     assert table.exit_code == 0, table.output
     assert "selfpretrained control of" in table.output and "Benchmark accuracy" in table.output

@@ -22,7 +22,7 @@ from safetensors.torch import load_model as load_weights
 from auditor import __version__
 from auditor.cache import atomic_write_text, default_cache_dir
 from auditor.controls import selfpretrain, training
-from auditor.controls.checkpoints import describe
+from auditor.controls.checkpoints import describe, prune
 from auditor.controls.convergence import RULE, diagnose
 from auditor.controls.data import training_data
 from auditor.controls.plan import PRETRAIN_FIELDS, ControlPlan
@@ -229,6 +229,7 @@ def run_control(
         provenance=_provenance(plan, train, bench),
     )  # fmt: skip
     atomic_write_text(done, json.dumps(asdict(outcome), indent=1, default=str))
+    prune(setup.folder)
     return outcome
 
 
