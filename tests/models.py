@@ -1,15 +1,42 @@
 """Tiny models built from configs, saved as local checkpoints with MiniLM's tokenizer."""
 
+import string
 from pathlib import Path
 
 import torch
-from transformers import AutoTokenizer, BertConfig, BertModel, GPT2Config, GPT2LMHeadModel
+from transformers import (
+    AutoTokenizer,
+    BertConfig,
+    BertModel,
+    BertTokenizer,
+    GPT2Config,
+    GPT2LMHeadModel,
+)
 
 from auditor.models import resolve_model
 
 
 def _tokenizer():
     tokenizer = AutoTokenizer.from_pretrained(resolve_model("minilm"))
+    tokenizer.eos_token = "[SEP]"
+    return tokenizer
+
+
+def compact_tokenizer(texts: list[str]):
+    """MiniLM's WordPiece tokenizer cut down to the pieces `texts` tokenize into, plus the
+    printable single characters (alone and as `##` continuations), so that any other ASCII word
+    still tokenizes: `texts` split exactly as MiniLM splits them (greedy longest match finds the
+    same pieces in a vocabulary that keeps them). A tiny causal LM's output layer is most of
+    its step: on the membership tests' texts 2,375 tokens instead of 30,522 train their three
+    models in 13 s instead of 92. Deterministic: the vocabulary is sorted, nothing is trained
+    (a trained 4,000-token WordPiece was not the same from run to run)."""
+    full = _tokenizer()
+    used = {piece for text in texts for piece in full.tokenize(text)}
+    chars = {piece for piece in full.vocab
+             if len(piece.removeprefix("##")) == 1 and piece[-1] in string.printable}  # fmt: skip
+    specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+    pieces = [*specials, *sorted((used | chars) - set(specials))]
+    tokenizer = BertTokenizer(vocab={piece: i for i, piece in enumerate(pieces)})
     tokenizer.eos_token = "[SEP]"
     return tokenizer
 
@@ -40,13 +67,14 @@ def tiny_gpt2(folder: Path) -> Path:
 
 
 def train_causal_lm(folder: Path, texts: list[str], *, seed: int, epochs: int = 6,
-                    lr: float = 2e-3, max_length: int = 64) -> Path:
+                    lr: float = 2e-3, max_length: int = 64, tokenizer=None) -> Path:
     """A tiny GPT-2 trained from scratch on `texts` (shuffled per epoch, seeded) and saved: the
-    models of the membership tests, whose training data is known exactly."""
+    models of the membership tests, whose training data is known exactly. Its tokenizer is
+    MiniLM's unless `tokenizer` is given."""
     from auditor.evaluate import pad_right
 
-    tokenizer = _tokenizer()
-    config = GPT2Config(vocab_size=tokenizer.vocab_size, n_embd=64, n_layer=2, n_head=2,
+    tokenizer = tokenizer or _tokenizer()
+    config = GPT2Config(vocab_size=len(tokenizer), n_embd=64, n_layer=2, n_head=2,
                         n_positions=128, eos_token_id=tokenizer.eos_token_id,
                         pad_token_id=tokenizer.pad_token_id)  # fmt: skip
     torch.manual_seed(seed)

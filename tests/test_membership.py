@@ -3,7 +3,9 @@
 Three tiny GPT-2s are trained here from scratch on real GSM8K questions: `dirty` also sees half
 of a 100-item benchmark slice (3 copies each), `clean` and `clean2` (two seeds) see other
 training questions in their place, the same number of steps. The seen half is drawn at random, so
-nothing but training separates it from the unseen half.
+nothing but training separates it from the unseen half. They share MiniLM's tokenizer cut to the
+pieces these texts use (`tests.models.compact_tokenizer`: the same splits, a tenth of the output
+layer).
 """
 
 import json
@@ -20,7 +22,7 @@ from probes import build_probes
 from probes.base import FitContext
 from probes.membership import token_stats
 from probes.rewrite import RewriteProbe
-from tests.models import train_causal_lm
+from tests.models import compact_tokenizer, train_causal_lm
 
 GSM8K = Path(__file__).resolve().parents[1] / "datasets_meta" / "data" / "gsm8k"
 ITEMS = 100
@@ -40,11 +42,14 @@ def world(tmp_path_factory) -> dict:
     seen = sorted(random.Random(7).sample(range(ITEMS), ITEMS // 2))
     base, filler = train[:150], train[150 : 150 + len(seen)]
     folder = tmp_path_factory.mktemp("membership")
+    tokenizer = compact_tokenizer(base + filler + bench)
     models = {
         "dirty": train_causal_lm(folder / "dirty", base + [bench[i] for i in seen] * 3, seed=0,
-                                 epochs=5),
-        "clean": train_causal_lm(folder / "clean", base + filler * 3, seed=0, epochs=5),
-        "clean2": train_causal_lm(folder / "clean2", base + filler * 3, seed=1, epochs=5),
+                                 epochs=5, tokenizer=tokenizer),
+        "clean": train_causal_lm(folder / "clean", base + filler * 3, seed=0, epochs=5,
+                                 tokenizer=tokenizer),
+        "clean2": train_causal_lm(folder / "clean2", base + filler * 3, seed=1, epochs=5,
+                                  tokenizer=tokenizer),
     }  # fmt: skip
     rows = {"id": [f"gsm8k-test-{i}" for i in range(ITEMS)], "text": bench}
     corpus = Corpus(datasets.Dataset.from_dict(rows), source="gsm8k-slice")
@@ -235,15 +240,14 @@ def test_a_null_with_no_spread_flags_nothing() -> None:
 def test_a_reference_with_other_tokens_is_no_per_token_null(world, tmp_path: Path) -> None:
     """Per-token scores of two tokenizers do not compare: only the per-byte reference probe
     flags, the others say why they do not, and the rewrite test is skipped."""
-    from transformers import AutoTokenizer
+    from transformers import BertTokenizer
 
-    from auditor.models import resolve_model
     from probes.base import LoadedModel
 
     clean = world["loaded"]["clean"]
-    lowercase = AutoTokenizer.from_pretrained(resolve_model("minilm"), do_lower_case=False)
-    lowercase.eos_token = "[SEP]"
-    other = LoadedModel("other", clean.network, lowercase)
+    cased = BertTokenizer(vocab=clean.tokenizer.get_vocab(), do_lower_case=False)
+    cased.eos_token = "[SEP]"
+    other = LoadedModel("other", clean.network, cased)
     report = run_membership(world["loaded"]["dirty"], world["bench"], build_probes(list(ALL)),
                             reference=other, task="generation", fpr=0.05)  # fmt: skip
     assert report.summary.probe == "reference" and report.summary.flagged is not None
