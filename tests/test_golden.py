@@ -102,3 +102,16 @@ def test_no_shift_verdict_from_zero_tests(reports) -> None:
     for fmt in ("table", "markdown", "html"):
         text = render(report, fmt)
         assert "no test produced a p-value" in text and "No detectable shift" not in text, fmt
+
+
+def test_every_format_says_what_the_intervals_carry_for_the_seeds(tmp_path) -> None:
+    """One seed: the intervals are over items only, and the report says so; several seeds: over
+    items and seeds."""
+    data = json.loads((GOLDEN / "run_report.json").read_text())
+    for seeds, words in ((1, "1 seed (intervals over items only"),
+                         (3, "3 seeds (intervals over items and seeds)")):  # fmt: skip
+        data["config"]["seeds"] = seeds
+        path = tmp_path / f"run-{seeds}.json"
+        path.write_text(json.dumps(data))
+        for fmt in ("table", "markdown", "html"):
+            assert words in " ".join(render(read_report(path), fmt).split()), (seeds, fmt)

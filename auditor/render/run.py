@@ -120,7 +120,7 @@ def run_sections(report: RunReport, top: int = TOP) -> list[Section]:
                 ],
                 left=frozenset({0, 5}),
             ),
-            Paragraph(f"Budget {config['budget']}, {config['seeds']} seed(s){_selection(report)}."),
+            Paragraph(f"Budget {config['budget']}, {_seeds(config['seeds'])}{_selection(report)}."),
         ],
     )
     overlap = overlap_sections(report.overlap, top)
@@ -135,6 +135,13 @@ def run_sections(report: RunReport, top: int = TOP) -> list[Section]:
         *membership,
         _footer(report),
     ]
+
+
+def _seeds(seeds: int) -> str:
+    """The controls' seeds, and what the intervals carry because of them (`attribution`)."""
+    if seeds == 1:
+        return "1 seed (intervals over items only; --seeds 3 adds seed variance)"
+    return f"{seeds} seeds (intervals over items and seeds)"
 
 
 def _selection(report: RunReport) -> str:
