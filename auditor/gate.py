@@ -150,7 +150,7 @@ MEANINGS = {
     "max_drift_score": "a classifier separates benchmark from training items: the benchmark is "
     "out of the training distribution",
     "require_converged_controls": "a control had not converged, so the shares are bounds, not "
-    "estimates; rerun with --budget full",
+    "estimates; rerun with --budget full (and without a --max-steps or --max-minutes cap)",
     "max_membership_fraction": "the model's own token probabilities single out more benchmark "
     "items than a model that did not see them would (seen in training)",
 }
