@@ -2,10 +2,10 @@
 
 Three tiny GPT-2s are trained here from scratch on real GSM8K questions: `dirty` also sees half
 of a 100-item benchmark slice (3 copies each), `clean` and `clean2` (two seeds) see other
-training questions in their place, the same number of steps. The seen half is drawn at random, so
-nothing but training separates it from the unseen half. They share MiniLM's tokenizer cut to the
-pieces these texts use (`tests.models.compact_tokenizer`: the same splits, a tenth of the output
-layer).
+training questions in their place, the same number of steps; four more clean models (other seeds)
+make two more null pairs for the null-rate test. The seen half is drawn at random, so nothing but
+training separates it from the unseen half. All share MiniLM's tokenizer cut to the pieces these
+texts use (`tests.models.compact_tokenizer`: the same splits, a tenth of the output layer).
 """
 
 import json
@@ -28,6 +28,8 @@ GSM8K = Path(__file__).resolve().parents[1] / "datasets_meta" / "data" / "gsm8k"
 ITEMS = 100
 REFERENCE_FREE = ("loss", "zlib", "mink", "minkpp")
 ALL = (*REFERENCE_FREE, "reference", "rewrite")
+NULL_PAIRS = 3
+"""Pairs of clean models (audited, reference) whose flags pool into the null-rate test."""
 
 
 def _questions(split: str) -> list[str]:
@@ -51,6 +53,11 @@ def world(tmp_path_factory) -> dict:
         "clean2": train_causal_lm(folder / "clean2", base + filler * 3, seed=1, epochs=5,
                                   tokenizer=tokenizer),
     }  # fmt: skip
+    for seed in range(2, 2 + 2 * (NULL_PAIRS - 1)):  # more clean models: the null's other pairs
+        models[f"clean{seed + 1}"] = train_causal_lm(
+            folder / f"clean{seed + 1}", base + filler * 3, seed=seed, epochs=5,
+            tokenizer=tokenizer,
+        )  # fmt: skip
     rows = {"id": [f"gsm8k-test-{i}" for i in range(ITEMS)], "text": bench}
     corpus = Corpus(datasets.Dataset.from_dict(rows), source="gsm8k-slice")
     truth = np.zeros(ITEMS, dtype=bool)
@@ -77,6 +84,13 @@ def null(world):
     return _report(world, "clean2", "clean")
 
 
+@pytest.fixture(scope="module")
+def nulls(world, null) -> list:
+    """The null pair and the others: clean models of other seeds, calibrated on each other."""
+    pairs = [(f"clean{2 * k + 2}", f"clean{2 * k + 1}") for k in range(1, NULL_PAIRS)]
+    return [null, *(_report(world, audited, reference) for audited, reference in pairs)]
+
+
 def _scores(report, name: str) -> np.ndarray:
     return np.array([np.nan if i.probes[name].score is None else i.probes[name].score
                      for i in report.items])  # fmt: skip
@@ -93,9 +107,15 @@ def test_a_model_that_never_saw_the_items_invents_no_signal(world, null) -> None
         assert 0.35 <= auroc(_scores(null, name), world["truth"]) <= 0.65, name
 
 
-def test_flags_on_the_null_model_stay_near_the_target_rate(null, contaminated, world) -> None:
-    for name, probe in null.probes.items():
-        assert probe.flagged is not None and probe.fraction <= 2 * 0.05, name
+def test_flags_on_the_null_models_stay_near_the_target_rate(nulls, contaminated, world) -> None:
+    """Pooled over three pairs of clean models (300 decisions a probe), each probe flags at most
+    twice its 5% target. One pair's 100 items leave too much to chance: the threshold is read
+    from 100 reference scores too, and over ten draws of one pair's models a probe reached 11%
+    once (12% once in four with MiniLM's full vocabulary)."""
+    for name in nulls[0].probes:
+        assert all(report.probes[name].flagged is not None for report in nulls), name
+        flagged = sum(report.probes[name].flagged for report in nulls)
+        assert flagged <= 2 * 0.05 * ITEMS * NULL_PAIRS, (name, flagged)
     # the same rule flags seen items of the contaminated model and few unseen ones
     flagged = np.array([item.flagged for item in contaminated.items])
     truth = world["truth"]
